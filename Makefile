@@ -1,0 +1,46 @@
+# The developer interface. `make demo` and `make test` set everything up from a bare Python 3.11.
+.PHONY: install manifest demo run ui test test-fast lint fmt bench clean
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+DBT    := $(BIN)/dbt --no-use-colors
+DBT_DIRS := --project-dir dbt_project --profiles-dir dbt_project
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[dev]"
+	touch $@
+
+manifest: install
+	$(DBT) parse --quiet $(DBT_DIRS)
+
+demo: manifest
+	$(BIN)/twin demo
+
+run: manifest
+	$(BIN)/twin run
+
+ui: manifest
+	$(BIN)/twin ui
+
+test: manifest
+	$(BIN)/pytest
+
+test-fast: manifest
+	$(BIN)/pytest -m "not integration"
+
+lint: install
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+fmt: install
+	$(BIN)/ruff check --fix . && $(BIN)/ruff format .
+
+bench: manifest
+	$(BIN)/python bench/ingest.py
+
+clean:
+	rm -rf data var dbt_project/target dbt_project/logs

@@ -1,0 +1,1 @@
+"""twinbridge's digital twin: plant model, virtual plant, scenario engine (no Dagster imports)."""
