@@ -1,0 +1,1 @@
+"""Dagster orchestration of twinbridge: thin wrappers over twin/, ml/ and orchestration/lib."""

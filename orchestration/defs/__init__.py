@@ -1,0 +1,1 @@
+"""Dagster objects only; every module below is loaded by orchestration.definitions."""

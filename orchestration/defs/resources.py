@@ -1,0 +1,24 @@
+"""The one place resources are bound; values come from the environment (see .env.example)."""
+
+import os
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from orchestration.lib.dbt_project import get_dbt_project
+from orchestration.lib.resources import TwinHome
+from twin.paths import TwinPaths, plant_path
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    # Read when the code location loads, never at import: TWIN_HOME defaults to ./data (DESIGN §3.1).
+    home = TwinPaths.from_env().home
+    # dbt's profile reads TWIN_HOME itself; make sure it sees the same absolute root.
+    os.environ["TWIN_HOME"] = str(home)
+    return dg.Definitions(
+        resources={
+            "twin": TwinHome(home=str(home), plant_file=str(plant_path())),
+            "dbt": DbtCliResource(project_dir=get_dbt_project()),
+        }
+    )

@@ -1,0 +1,39 @@
+"""The dbt project as Dagster sees it, and how its models map to asset keys and groups."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+
+
+@cache
+def get_dbt_project() -> DbtProject:
+    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+    project.prepare_if_dev()  # only under `dagster dev`; `make manifest` and `twin` prepare otherwise
+    return project
+
+
+class TwinDbtTranslator(DagsterDbtTranslator):
+    """Key models as [<layer>, <model>] and group them by layer (the folder under models/)."""
+
+    def __init__(self) -> None:
+        super().__init__(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+    def get_asset_spec(
+        self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
+    ) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        props = self.get_resource_props(manifest, unique_id)
+        if props["resource_type"] != "model":
+            return spec  # sources keep the key from meta.dagster.asset_key
+        layer = props["fqn"][1]  # models/<layer>/<domain>/<name>.sql
+        return spec.replace_attributes(
+            key=dg.AssetKey([layer, props["name"]]), group_name=layer, kinds={"dbt", "duckdb"}
+        )
