@@ -1,0 +1,15 @@
+"""Fixtures shared by every test: each test gets its own TWIN_HOME and Dagster instance."""
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def twin_env(tmp_path, monkeypatch):
+    """Isolate every test: state under tmp_path, the demo plant, no analytics calls."""
+    home = tmp_path / "twin_home"
+    monkeypatch.setenv("TWIN_HOME", str(home))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    monkeypatch.delenv("TWIN_PLANT", raising=False)
+    monkeypatch.setenv("GX_ANALYTICS_ENABLED", "false")
+    monkeypatch.setenv("DO_NOT_TRACK", "1")
+    return home
