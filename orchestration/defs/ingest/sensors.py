@@ -3,7 +3,7 @@
 import dagster as dg
 
 from orchestration.defs.ingest.partitions import BATCH_PARTITIONS
-from orchestration.defs.jobs import ingest_job_name
+from orchestration.defs.jobs import ingest_job_name, ingest_jobs
 from orchestration.lib import landing
 from orchestration.lib.resources import TwinHome
 
@@ -12,7 +12,7 @@ from orchestration.lib.resources import TwinHome
     name="landing_files_sensor",
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    jobs=[],
+    jobs=ingest_jobs,
 )
 def landing_files_sensor(context: dg.SensorEvaluationContext, twin: TwinHome) -> dg.SensorResult:
     """Archive every complete file in landing/<source>/ and request one load run per new batch."""
