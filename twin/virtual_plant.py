@@ -1,0 +1,398 @@
+"""The virtual plant: seeded, deterministic landing files for historian, MES and CMMS (DESIGN §3.1).
+
+    generate(plant, landing, days=28)            # continue the plant's history (or end yesterday)
+
+Design in one paragraph: a plant history is a pure function of (plant, seed). Maintenance events
+(planned every `every_days`, corrective failures as a renewal process in operating time) are derived
+from a fixed origin (2020-01-01, vp_timeline); everything inside a day (states, counts, signals,
+defects) is drawn from streams keyed by (seed, machine or tag, that day or shift). Generating days
+1-10 and then 11-20 therefore writes the same bytes for 11-20 as one call for 1-20. The only state
+kept is where the last call stopped (for start=None) and late slices waiting for delivery:
+`<landing>/../generator/state.json` and `.../generator/pending/`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from twin.calendar import day_window
+from twin.plant import Plant
+from twin.vp_defects import LatePlan, late_plan, mes_duplicates, tag_defects
+from twin.vp_io import (
+    CMMS_COLUMNS,
+    MES_PRODUCTION_COLUMNS,
+    MES_STATES_COLUMNS,
+    HistorianWriter,
+    iso_seconds,
+    read_json,
+    write_csv,
+    write_json,
+)
+from twin.vp_mes import (
+    PAD_S,
+    DayContext,
+    day_context,
+    production_rows,
+    render_machine_day,
+    state_rows,
+)
+from twin.vp_signals import heat, render_tag
+from twin.vp_timeline import ORIGIN, Event, OpClock, failure_events, key, pm_events, rng_for, to_s
+
+# Failures are simulated this far past the last generated day, so that a failure shortly after it
+# already shows its precursor (bearing ramps reach back up to 90 operating hours, ~9 calendar days
+# on a 2-shift plant, longer over holidays).
+LOOKAHEAD_DAYS = 21
+STREAM_CMMS = 41
+
+
+@dataclass
+class GenerationReport:
+    """What one call of generate() wrote."""
+
+    first_day: dt.date
+    last_day: dt.date
+    days: int
+    seed: int
+    files: list[Path] = field(default_factory=list)
+    rows: dict[str, int] = field(default_factory=dict)
+    failures: list[dict] = field(default_factory=list)
+    defects: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        modes = Counter(f["failure_mode"] for f in self.failures)
+        rows = ", ".join(f"{k} {v:,}" for k, v in self.rows.items())
+        return (
+            f"generated {self.days} day(s) {self.first_day}..{self.last_day} (seed {self.seed}) in "
+            f"{self.seconds:.1f} s: {len(self.files)} files; rows: {rows}; "
+            f"failures: {len(self.failures)} {dict(modes)}; defects: {dict(self.defects)}"
+        )
+
+
+def _state_dir(landing: Path) -> Path:
+    return landing.parent / "generator"
+
+
+def _choose_start(landing: Path, days: int, start: dt.date | None) -> dt.date:
+    if start is not None:
+        return start
+    last = read_json(_state_dir(landing) / "state.json").get("last_day")
+    if last:
+        return dt.date.fromisoformat(last) + dt.timedelta(days=1)
+    return dt.date.today() - dt.timedelta(days=days)
+
+
+def _machine_events(plant: Plant, clock: OpClock, seed: int) -> dict[str, list[Event]]:
+    out = {}
+    for machine in plant.machines:
+        pms = pm_events(plant, clock, machine, seed)
+        out[machine.id] = sorted(
+            pms + failure_events(clock, machine, seed, pms), key=lambda e: e.start
+        )
+    return out
+
+
+def _frame(
+    parts: list[dict[str, np.ndarray]], columns: list[str], ts_cols: tuple[str, ...]
+) -> pd.DataFrame:
+    data = {
+        c: np.concatenate([p[c] for p in parts]) if parts else np.array([], dtype=object)
+        for c in columns
+    }
+    for c in ts_cols:
+        data[c] = iso_seconds(data[c]) if len(data[c]) else np.array([], dtype=object)
+    return pd.DataFrame(data, columns=columns)
+
+
+def _cmms_rows(seed: int, events: list[Event], day: DayContext) -> list[dict]:
+    """Work orders closed on this day (a CMMS extract lists closed orders)."""
+    rows = []
+    for ev in events:
+        end = int(np.floor(ev.end))
+        if not day.start <= end < day.end:
+            continue
+        start = int(np.floor(ev.start))
+        rng = rng_for(seed, key(ev.work_order_id), STREAM_CMMS)
+        # breakdowns are reported within minutes; planned orders are raised a week ahead
+        reported = (
+            start + int(rng.uniform(30, 600)) if ev.kind == "CORRECTIVE" else start - 7 * 86400
+        )
+        rows.append(
+            {
+                "work_order_id": ev.work_order_id,
+                "machine_id": ev.machine_id,
+                "type": ev.kind,
+                "failure_mode": ev.failure_mode or "",
+                "reported_ts": reported,
+                "start_ts": start,
+                "end_ts": end,
+            }
+        )
+    return rows
+
+
+def _failure_truth(ev: Event) -> dict:
+    (s,), (e,), (r,) = (
+        iso_seconds(np.array([int(np.floor(x))])) for x in (ev.start, ev.end, ev.ramp_wall_start)
+    )
+    return {
+        "machine_id": ev.machine_id,
+        "work_order_id": ev.work_order_id,
+        "failure_mode": ev.failure_mode,
+        "start": s,
+        "end": e,
+        "had_precursor": ev.has_precursor,
+        "precursor_signal": ev.precursor_signal or "",
+        "precursor_start": r if ev.has_precursor else "",
+        "precursor_op_hours": round(ev.precursor_hours, 2),
+    }
+
+
+def generate(
+    plant: Plant,
+    landing: Path,
+    *,
+    days: int,
+    start: dt.date | None = None,
+    seed: int = 7,
+    defects: bool = True,
+    truth_dir: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+    historian_format: str = "parquet",
+) -> GenerationReport:
+    """Write `days` site-local days of landing files for `plant` into `landing/<source>/`.
+
+    start=None continues after the last day generated into this landing area, or (first call) starts
+    `days` days before today so that the data ends yesterday. The same seed always yields the same
+    plant history, whatever the split into calls. Ground truth (failures, injected defects) goes to
+    `truth_dir` (default `<landing>/../generator/truth/`), one CSV per day under failures/ and defects/.
+    """
+    began = time.perf_counter()
+    if days < 1:
+        raise ValueError("days must be at least 1")
+    landing = Path(landing)
+    state_dir = _state_dir(landing)
+    truth_dir = Path(truth_dir) if truth_dir is not None else state_dir / "truth"
+    first = _choose_start(landing, days, start)
+    if first < ORIGIN:
+        raise ValueError(f"the virtual plant starts on {ORIGIN}; cannot generate {first}")
+    last = first + dt.timedelta(days=days - 1)
+    say = progress or (lambda _msg: None)
+    clock = OpClock(plant, last + dt.timedelta(days=LOOKAHEAD_DAYS))
+    events = _machine_events(plant, clock, seed)
+    bounds = {
+        m: (
+            np.array([min(e.ramp_wall_start, e.start) for e in evs]),
+            np.array([e.end for e in evs]),
+        )
+        for m, evs in events.items()
+    }
+    tag_names = [t.tag for _, t in plant.iter_tags()]
+    tag_index = {t: i for i, t in enumerate(tag_names)}
+    report = GenerationReport(
+        first,
+        last,
+        days,
+        seed,
+        rows=dict.fromkeys(("historian", "mes_states", "mes_production", "cmms"), 0),
+    )
+    defect_counts: Counter[str] = Counter()
+    state = read_json(state_dir / "state.json")
+    pending: list[dict] = state.get("pending", [])
+
+    date = first
+    while date <= last:
+        window = day_window(plant, date)
+        day = day_context(plant, clock, date, (to_s(window.start), to_s(window.end)))
+        late = late_plan(seed, plant, day) if defects else None
+        stamp = date.isoformat()
+        ext = "parquet" if historian_format == "parquet" else "csv"
+        hist = HistorianWriter(
+            landing / "historian" / f"historian_{stamp}.{ext}", tag_names, historian_format
+        )
+        late_hist = None
+        if late is not None and late.source == "historian":
+            late_hist = HistorianWriter(
+                state_dir / "pending" / f"historian_{stamp}_late.{ext}", tag_names, historian_format
+            )
+        states, prods, cmms, truth_defects, day_failures = [], [], [], [], []
+        for line in plant.lines:
+            for machine in line.machines:
+                lo, hi = bounds[machine.id]
+                sel = np.flatnonzero((lo < day.end) & (hi > day.start - PAD_S))
+                evs = [events[machine.id][i] for i in sel]
+                md = render_machine_day(seed, plant, line, machine, clock, day, evs)
+                states.append(state_rows(machine, md, day))
+                prods.append(production_rows(seed, machine, md, day))
+                cmms += _cmms_rows(seed, evs, day)
+                day_failures += [
+                    _failure_truth(e)
+                    for e in evs
+                    if e.kind == "CORRECTIVE" and day.start <= np.floor(e.start) < day.end
+                ]
+                heat_s = (
+                    heat(md)
+                    if any(t.signal.lower() == "temperature" for t in machine.tags)
+                    else None
+                )
+                for tag in machine.tags:
+                    ts, value = render_tag(seed, machine, tag, md, day, heat_s)
+                    if defects:
+                        ts, value, quality, found = tag_defects(seed, tag, day, ts, value)
+                        truth_defects += found
+                    else:
+                        quality = np.zeros(len(ts), np.int8)
+                    if late_hist is not None and late is not None and late.target == machine.id:
+                        held = (ts >= late.start * 1_000_000) & (ts < late.end * 1_000_000)
+                        late_hist.add(tag_index[tag.tag], ts[held], value[held], quality[held])
+                        ts, value, quality = ts[~held], value[~held], quality[~held]
+                    hist.add(tag_index[tag.tag], ts, value, quality)
+        report.files.append(hist.close())
+        report.rows["historian"] += hist.rows
+
+        frames = {
+            "mes_states": _frame(states, MES_STATES_COLUMNS, ("start_ts", "end_ts")),
+            "mes_production": _frame(prods, MES_PRODUCTION_COLUMNS, ("start_ts", "end_ts")),
+            "cmms": _frame(
+                [
+                    {
+                        k: np.array(
+                            [r[k] for r in cmms],
+                            dtype=object
+                            if k not in ("reported_ts", "start_ts", "end_ts")
+                            else np.int64,
+                        )
+                        for k in CMMS_COLUMNS
+                    }
+                ]
+                if cmms
+                else [],
+                CMMS_COLUMNS,
+                ("reported_ts", "start_ts", "end_ts"),
+            ),
+        }
+        if late is not None and late.source == "mes_production":
+            prod = frames["mes_production"]
+            machines = {m.id for ln in plant.lines if ln.id == late.target for m in ln.machines}
+            lo_s, hi_s = iso_seconds(np.array([late.start, late.end]))
+            held = (
+                prod["machine_id"].isin(machines)
+                & (prod["start_ts"] >= lo_s)
+                & (prod["start_ts"] < hi_s)
+            )
+            frames["mes_production"] = prod[~held]
+            path = write_csv(prod[held], state_dir / "pending" / f"mes_production_{stamp}_late.csv")
+            pending.append(
+                {"file": path.name, "source": "mes_production", "due": late.due.isoformat()}
+            )
+            truth_defects.append(_late_truth(late, int(held.sum())))
+        if late_hist is not None and late is not None:
+            path = late_hist.close()
+            pending.append({"file": path.name, "source": "historian", "due": late.due.isoformat()})
+            truth_defects.append(_late_truth(late, late_hist.rows))
+        if defects:
+            for source in ("mes_states", "mes_production"):
+                frame = frames[source]
+                dup = mes_duplicates(seed, source, day, len(frame))
+                if len(dup):
+                    frames[source] = pd.concat([frame, frame.iloc[dup]]).sort_index(kind="stable")
+                    for i in dup.tolist():
+                        truth_defects.append(
+                            {
+                                "date": stamp,
+                                "source": source,
+                                "kind": "duplicate",
+                                "target": str(frame["machine_id"].iloc[i]),
+                                "start": frame["start_ts"].iloc[i],
+                                "end": frame["end_ts"].iloc[i],
+                                "rows": 1,
+                            }
+                        )
+        for source, frame in frames.items():
+            report.files.append(write_csv(frame, landing / source / f"{source}_{stamp}.csv"))
+            report.rows[source] += len(frame)
+
+        # late slices due by today arrive now (after today's own files, as a late export would)
+        still = []
+        for item in pending:
+            if dt.date.fromisoformat(item["due"]) <= date:
+                target = landing / item["source"] / item["file"]
+                target.parent.mkdir(parents=True, exist_ok=True)
+                src = state_dir / "pending" / item["file"]
+                if src.exists():
+                    os.replace(src, target)
+                    report.files.append(target)
+            else:
+                still.append(item)
+        pending = still
+        defect_counts.update(d["kind"] for d in truth_defects)
+        report.failures += day_failures
+        _write_truth(truth_dir, stamp, day_failures, truth_defects)
+        previous = state.get("last_day")
+        state = {
+            "seed": seed,
+            "plant": plant.site.id,
+            "pending": pending,
+            "last_day": max(previous or stamp, stamp),
+        }
+        write_json(state, state_dir / "state.json")
+        say(
+            f"{stamp}: historian {hist.rows:,} rows, {len(frames['mes_states']):,} states, "
+            f"{len(cmms)} work orders"
+        )
+        date += dt.timedelta(days=1)
+    report.defects = dict(sorted(defect_counts.items()))
+    report.seconds = time.perf_counter() - began
+    return report
+
+
+def _late_truth(late: LatePlan, rows: int) -> dict:
+    lo, hi = iso_seconds(np.array([late.start, late.end]))
+    return {
+        "date": late.date.isoformat(),
+        "source": late.source,
+        "kind": "late_delivery",
+        "target": late.target,
+        "start": lo,
+        "end": hi,
+        "rows": rows,
+        "due": late.due.isoformat(),
+    }
+
+
+def _write_truth(truth_dir: Path, stamp: str, failures: list[dict], found: list[dict]) -> None:
+    fail_cols = [
+        "machine_id",
+        "work_order_id",
+        "failure_mode",
+        "start",
+        "end",
+        "had_precursor",
+        "precursor_signal",
+        "precursor_start",
+        "precursor_op_hours",
+    ]
+    defect_cols = ["date", "source", "kind", "target", "start", "end", "rows", "due"]
+    write_csv(pd.DataFrame(failures, columns=fail_cols), truth_dir / "failures" / f"{stamp}.csv")
+    write_csv(pd.DataFrame(found, columns=defect_cols), truth_dir / "defects" / f"{stamp}.csv")
+
+
+def read_truth(truth_dir: Path) -> dict[str, pd.DataFrame]:
+    """Ground truth written by generate(): {'failures': ..., 'defects': ...} over all days."""
+    out = {}
+    for name in ("failures", "defects"):
+        files = sorted((Path(truth_dir) / name).glob("*.csv"))
+        frames = [pd.read_csv(f, keep_default_na=False) for f in files]
+        frames = [f for f in frames if len(f)]
+        out[name] = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return out
