@@ -25,9 +25,9 @@ ORIGIN = dt.date(2020, 1, 1)
 EPOCH = dt.datetime(1970, 1, 1)
 
 # Mean operating hours between failures. The demo plant runs ~320 operating hours per 4 weeks
-# (2 shifts x 5 days x 4 weeks x 8 h), so 170 h gives ~1.9 corrective failures per machine per
+# (2 shifts x 5 days x 4 weeks x 8 h), so 150 h gives ~2.1 corrective failures per machine per
 # 4 weeks; a per-machine factor (lognormal, sigma 0.3) makes some machines worse actors than others.
-MTBF_OP_H = 170.0
+MTBF_OP_H = 150.0
 # Failure modes, their weight and the operating hours over which their precursor builds up. The
 # failure-risk model predicts 72 h ahead (~48 operating hours on a 2-shift plant), so the ramps sit
 # mostly inside 8-90 operating hours.
