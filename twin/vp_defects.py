@@ -56,8 +56,6 @@ def tag_defects(
     idx = rng.integers(0, n, k_bad + k_unc)
     quality[idx[k_bad:]] = UNCERTAIN
     quality[idx[:k_bad]] = BAD
-    if k_bad + k_unc:
-        record("bad_quality", int(ts[0]), int(ts[-1]), int(np.count_nonzero(quality)))
     if u[0] < 0.03 and n:  # out-of-range spikes
         k = int(rng.integers(1, 4))
         at = rng.integers(0, n, k)
@@ -90,6 +88,8 @@ def tag_defects(
             np.repeat(value, counts),
             np.repeat(quality, counts),
         )
+    if quality.any():  # counted last: samples lost to a dropout are not delivered, duplicates twice
+        record("bad_quality", int(ts[0]), int(ts[-1]), int(np.count_nonzero(quality)))
     return ts, value, quality, truth
 
 
