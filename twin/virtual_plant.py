@@ -292,13 +292,16 @@ def generate(
             )
             frames["mes_production"] = prod[~held]
             path = write_csv(prod[held], state_dir / "pending" / f"mes_production_{stamp}_late.csv")
-            pending.append(
-                {"file": path.name, "source": "mes_production", "due": late.due.isoformat()}
+            pending = _queue(
+                pending,
+                {"file": path.name, "source": "mes_production", "due": late.due.isoformat()},
             )
             truth_defects.append(_late_truth(late, int(held.sum())))
         if late_hist is not None and late is not None:
             path = late_hist.close()
-            pending.append({"file": path.name, "source": "historian", "due": late.due.isoformat()})
+            pending = _queue(
+                pending, {"file": path.name, "source": "historian", "due": late.due.isoformat()}
+            )
             truth_defects.append(_late_truth(late, late_hist.rows))
         if defects:
             for source in ("mes_states", "mes_production"):
@@ -354,6 +357,11 @@ def generate(
     report.defects = dict(sorted(defect_counts.items()))
     report.seconds = time.perf_counter() - began
     return report
+
+
+def _queue(pending: list[dict], item: dict) -> list[dict]:
+    """Add a late file to the delivery queue (regenerating a day replaces its entry)."""
+    return [p for p in pending if p["file"] != item["file"]] + [item]
 
 
 def _late_truth(late: LatePlan, rows: int) -> dict:

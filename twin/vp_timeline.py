@@ -152,7 +152,9 @@ def pm_events(plant: Plant, clock: OpClock, machine: Machine, seed: int) -> list
         for i in np.unique(idx[idx < len(shift_starts)]):
             s = float(shift_starts[i])
             events.append(Event(machine.id, "PREVENTIVE", s, s + plan.duration_h * 3600))
-    return sorted(events, key=lambda e: e.start)
+    # two plans falling due on the same shift are done in one stop (and one work order)
+    unique = {e.start: e for e in sorted(events, key=lambda e: e.end)}
+    return sorted(unique.values(), key=lambda e: e.start)
 
 
 def _available_modes(machine: Machine) -> tuple[list[str], np.ndarray]:
