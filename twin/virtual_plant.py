@@ -26,7 +26,7 @@ import pandas as pd
 
 from twin.calendar import day_window
 from twin.plant import Plant
-from twin.vp_defects import LatePlan, late_plan, mes_duplicates, tag_defects
+from twin.vp_defects import late_plan, mes_duplicates, tag_defects
 from twin.vp_io import (
     CMMS_COLUMNS,
     MES_PRODUCTION_COLUMNS,
@@ -39,20 +39,21 @@ from twin.vp_io import (
 )
 from twin.vp_mes import (
     PAD_S,
-    DayContext,
     day_context,
     production_rows,
     render_machine_day,
     state_rows,
 )
+from twin.vp_records import cmms_rows, failure_truth, late_truth, read_truth, to_frame, write_truth
 from twin.vp_signals import heat, render_tag
-from twin.vp_timeline import ORIGIN, Event, OpClock, failure_events, key, pm_events, rng_for, to_s
+from twin.vp_timeline import ORIGIN, Event, OpClock, failure_events, pm_events, to_s
+
+__all__ = ["GenerationReport", "generate", "read_truth"]
 
 # Failures are simulated this far past the last generated day, so that a failure shortly after it
 # already shows its precursor (bearing ramps reach back up to 90 operating hours, ~9 calendar days
 # on a 2-shift plant, longer over holidays).
 LOOKAHEAD_DAYS = 21
-STREAM_CMMS = 41
 
 
 @dataclass
@@ -100,62 +101,6 @@ def _machine_events(plant: Plant, clock: OpClock, seed: int) -> dict[str, list[E
             pms + failure_events(clock, machine, seed, pms), key=lambda e: e.start
         )
     return out
-
-
-def _frame(
-    parts: list[dict[str, np.ndarray]], columns: list[str], ts_cols: tuple[str, ...]
-) -> pd.DataFrame:
-    data = {
-        c: np.concatenate([p[c] for p in parts]) if parts else np.array([], dtype=object)
-        for c in columns
-    }
-    for c in ts_cols:
-        data[c] = iso_seconds(data[c]) if len(data[c]) else np.array([], dtype=object)
-    return pd.DataFrame(data, columns=columns)
-
-
-def _cmms_rows(seed: int, events: list[Event], day: DayContext) -> list[dict]:
-    """Work orders closed on this day (a CMMS extract lists closed orders)."""
-    rows = []
-    for ev in events:
-        end = int(np.floor(ev.end))
-        if not day.start <= end < day.end:
-            continue
-        start = int(np.floor(ev.start))
-        rng = rng_for(seed, key(ev.work_order_id), STREAM_CMMS)
-        # breakdowns are reported within minutes; planned orders are raised a week ahead
-        reported = (
-            start + int(rng.uniform(30, 600)) if ev.kind == "CORRECTIVE" else start - 7 * 86400
-        )
-        rows.append(
-            {
-                "work_order_id": ev.work_order_id,
-                "machine_id": ev.machine_id,
-                "type": ev.kind,
-                "failure_mode": ev.failure_mode or "",
-                "reported_ts": reported,
-                "start_ts": start,
-                "end_ts": end,
-            }
-        )
-    return rows
-
-
-def _failure_truth(ev: Event) -> dict:
-    (s,), (e,), (r,) = (
-        iso_seconds(np.array([int(np.floor(x))])) for x in (ev.start, ev.end, ev.ramp_wall_start)
-    )
-    return {
-        "machine_id": ev.machine_id,
-        "work_order_id": ev.work_order_id,
-        "failure_mode": ev.failure_mode,
-        "start": s,
-        "end": e,
-        "had_precursor": ev.has_precursor,
-        "precursor_signal": ev.precursor_signal or "",
-        "precursor_start": r if ev.has_precursor else "",
-        "precursor_op_hours": round(ev.precursor_hours, 2),
-    }
 
 
 def generate(
@@ -234,9 +179,9 @@ def generate(
                 md = render_machine_day(seed, plant, line, machine, clock, day, evs)
                 states.append(state_rows(machine, md, day))
                 prods.append(production_rows(seed, machine, md, day))
-                cmms += _cmms_rows(seed, evs, day)
+                cmms += cmms_rows(seed, evs, day)
                 day_failures += [
-                    _failure_truth(e)
+                    failure_truth(e)
                     for e in evs
                     if e.kind == "CORRECTIVE" and day.start <= np.floor(e.start) < day.end
                 ]
@@ -261,9 +206,9 @@ def generate(
         report.rows["historian"] += hist.rows
 
         frames = {
-            "mes_states": _frame(states, MES_STATES_COLUMNS, ("start_ts", "end_ts")),
-            "mes_production": _frame(prods, MES_PRODUCTION_COLUMNS, ("start_ts", "end_ts")),
-            "cmms": _frame(
+            "mes_states": to_frame(states, MES_STATES_COLUMNS, ("start_ts", "end_ts")),
+            "mes_production": to_frame(prods, MES_PRODUCTION_COLUMNS, ("start_ts", "end_ts")),
+            "cmms": to_frame(
                 [
                     {
                         k: np.array(
@@ -296,13 +241,13 @@ def generate(
                 pending,
                 {"file": path.name, "source": "mes_production", "due": late.due.isoformat()},
             )
-            truth_defects.append(_late_truth(late, int(held.sum())))
+            truth_defects.append(late_truth(late, int(held.sum())))
         if late_hist is not None and late is not None:
             path = late_hist.close()
             pending = _queue(
                 pending, {"file": path.name, "source": "historian", "due": late.due.isoformat()}
             )
-            truth_defects.append(_late_truth(late, late_hist.rows))
+            truth_defects.append(late_truth(late, late_hist.rows))
         if defects:
             for source in ("mes_states", "mes_production"):
                 frame = frames[source]
@@ -340,7 +285,7 @@ def generate(
         pending = still
         defect_counts.update(d["kind"] for d in truth_defects)
         report.failures += day_failures
-        _write_truth(truth_dir, stamp, day_failures, truth_defects)
+        write_truth(truth_dir, stamp, day_failures, truth_defects)
         previous = state.get("last_day")
         state = {
             "seed": seed,
@@ -362,45 +307,3 @@ def generate(
 def _queue(pending: list[dict], item: dict) -> list[dict]:
     """Add a late file to the delivery queue (regenerating a day replaces its entry)."""
     return [p for p in pending if p["file"] != item["file"]] + [item]
-
-
-def _late_truth(late: LatePlan, rows: int) -> dict:
-    lo, hi = iso_seconds(np.array([late.start, late.end]))
-    return {
-        "date": late.date.isoformat(),
-        "source": late.source,
-        "kind": "late_delivery",
-        "target": late.target,
-        "start": lo,
-        "end": hi,
-        "rows": rows,
-        "due": late.due.isoformat(),
-    }
-
-
-def _write_truth(truth_dir: Path, stamp: str, failures: list[dict], found: list[dict]) -> None:
-    fail_cols = [
-        "machine_id",
-        "work_order_id",
-        "failure_mode",
-        "start",
-        "end",
-        "had_precursor",
-        "precursor_signal",
-        "precursor_start",
-        "precursor_op_hours",
-    ]
-    defect_cols = ["date", "source", "kind", "target", "start", "end", "rows", "due"]
-    write_csv(pd.DataFrame(failures, columns=fail_cols), truth_dir / "failures" / f"{stamp}.csv")
-    write_csv(pd.DataFrame(found, columns=defect_cols), truth_dir / "defects" / f"{stamp}.csv")
-
-
-def read_truth(truth_dir: Path) -> dict[str, pd.DataFrame]:
-    """Ground truth written by generate(): {'failures': ..., 'defects': ...} over all days."""
-    out = {}
-    for name in ("failures", "defects"):
-        files = sorted((Path(truth_dir) / name).glob("*.csv"))
-        frames = [pd.read_csv(f, keep_default_na=False) for f in files]
-        frames = [f for f in frames if len(f)]
-        out[name] = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    return out
