@@ -1,0 +1,285 @@
+"""MLflow registry for the failure-risk model: log, register a challenger, review, promote, load.
+
+Conventions: experiment and registered model ``failure_model``; every training is a run and a new model
+version with alias ``challenger``; ``promote`` moves alias ``champion``; a reviewer's decision is the
+version tag ``review`` (``approved`` / ``rejected``; ``pending`` until then). Aliases, never stages.
+
+The tracking URI is always passed in. ``mlflow.sklearn.log_model`` only works through MLflow's global
+"fluent" state, so it runs inside ``_tracking_uri()``, which sets the URI and restores the previous
+value afterwards; everything else goes through an ``MlflowClient`` bound to the URI.
+
+Safe loading: models are stored with skops. MLflow's own loader takes the trusted-types list from the
+model's MLmodel file (so a crafted artifact can trust anything) and needs the global
+``MLFLOW_ALLOW_PICKLE_DESERIALIZATION=true``. ``load_version`` instead downloads the artifact, refuses it
+unless every non-default type in the file is in ``TRUSTED_TYPES`` declared here, and calls
+``skops.io.load`` with that list.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from functools import cached_property
+from pathlib import Path
+from urllib.parse import urlparse
+
+import mlflow
+import pandas as pd
+import skops.io
+import yaml
+from mlflow import MlflowClient
+from mlflow.models import infer_signature
+
+from ml.train import FittedFailureModel
+
+MODEL_NAME = "failure_model"
+CHALLENGER, CHAMPION = "challenger", "champion"
+REVIEW_TAG = "review"
+REVIEW_DECISIONS = ("approved", "rejected")
+# Types skops does not trust by default that a FittedFailureModel contains (checked by a test against
+# skops.io.get_untrusted_types of a freshly trained model). Everything else (HistGradientBoosting*,
+# IsotonicRegression, numpy) is in skops' default allow-list.
+TRUSTED_TYPES = (
+    "ml.train.FittedFailureModel",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+)
+
+
+class UntrustedModelError(RuntimeError):
+    """The stored model references types outside TRUSTED_TYPES; it was not loaded."""
+
+
+@contextlib.contextmanager
+def _tracking_uri(uri: str) -> Iterator[None]:
+    was_set = mlflow.is_tracking_uri_set()
+    previous = mlflow.get_tracking_uri() if was_set else None
+    previous_env = os.environ.get("MLFLOW_TRACKING_URI")
+    mlflow.set_tracking_uri(uri)
+    try:
+        yield
+    finally:
+        mlflow.set_tracking_uri(previous)
+        if previous_env is not None:
+            os.environ["MLFLOW_TRACKING_URI"] = previous_env
+
+
+def _default_artifact_root(tracking_uri: str) -> str | None:
+    """Artifacts next to a SQLite file (``<dir>/mlartifacts``) instead of MLflow's cwd-relative default."""
+    parsed = urlparse(tracking_uri)
+    if parsed.scheme != "sqlite":
+        return None
+    db = Path(tracking_uri.removeprefix("sqlite:///"))
+    return (db.parent / "mlartifacts").resolve().as_uri()
+
+
+def _requirements() -> list[str]:
+    from importlib.metadata import version
+
+    return [f"{p}=={version(p)}" for p in ("scikit-learn", "skops", "numpy", "pandas", "scipy")]
+
+
+def _flat_params(data: Mapping, prefix: str = "") -> dict[str, str]:
+    out = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(_flat_params(value, f"{name}."))
+        else:
+            out[name] = str(value)
+    return out
+
+
+def _finite(metrics: Mapping[str, float]) -> dict[str, float]:
+    return {k: float(v) for k, v in metrics.items() if v is not None and float(v) == float(v)}
+
+
+class FailureModelRegistry:
+    """The registered model ``failure_model`` in one tracking store."""
+
+    def __init__(
+        self,
+        tracking_uri: str,
+        model_name: str = MODEL_NAME,
+        artifact_root: str | None = None,
+    ) -> None:
+        self.tracking_uri = tracking_uri
+        self.model_name = model_name
+        self.artifact_root = artifact_root or _default_artifact_root(tracking_uri)
+
+    @cached_property
+    def client(self) -> MlflowClient:
+        return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+
+    def experiment_id(self) -> str:
+        exp = self.client.get_experiment_by_name(self.model_name)
+        if exp is not None:
+            return exp.experiment_id
+        return self.client.create_experiment(self.model_name, artifact_location=self.artifact_root)
+
+    def register_challenger(
+        self,
+        model: FittedFailureModel,
+        *,
+        metrics: Mapping[str, float],
+        params: Mapping,
+        data_window: Mapping[str, str | float],
+        dagster_run_id: str,
+        input_frame: pd.DataFrame,
+        figures: Mapping[str, object] | None = None,
+        tables: Mapping[str, pd.DataFrame] | None = None,
+        gate: tuple[bool, list[str]] | None = None,
+        what_changed: str = "scheduled retrain on newer data",
+    ) -> str:
+        """Log a run (params, metrics, window, plots, model), register a version, alias it challenger."""
+        example = input_frame[["machine_id", "as_of", *model.feature_names_]].head(5)
+        signature = infer_signature(example, model.predict_risk(example))
+        tags = {"dagster_run_id": dagster_run_id, "model_kind": model.kind}
+        with _tracking_uri(self.tracking_uri):
+            with mlflow.start_run(experiment_id=self.experiment_id(), tags=tags) as run:
+                mlflow.log_params(_flat_params(params))
+                mlflow.log_params({f"data.{k}": str(v) for k, v in data_window.items()})
+                mlflow.log_metrics(_finite(metrics))
+                mlflow.log_dict(dict(data_window), "data_window.json")
+                for name, fig in (figures or {}).items():
+                    mlflow.log_figure(fig, name)
+                for name, table in (tables or {}).items():
+                    mlflow.log_text(table.to_csv(index=False), f"tables/{name}.csv")
+                info = mlflow.sklearn.log_model(
+                    model,
+                    name="model",
+                    signature=signature,
+                    input_example=example,
+                    serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_SKOPS,
+                    skops_trusted_types=list(TRUSTED_TYPES),
+                    # Explicit requirements: inferring them re-loads the model in a subprocess
+                    # (~8 s here). Loading also needs this project's `ml` package importable.
+                    pip_requirements=_requirements(),
+                )
+        try:
+            self.client.get_registered_model(self.model_name)
+        except mlflow.exceptions.MlflowException:
+            self.client.create_registered_model(self.model_name)
+        mv = self.client.create_model_version(
+            self.model_name,
+            source=info.model_uri,
+            run_id=run.info.run_id,
+            model_id=info.model_id,
+            tags={"dagster_run_id": dagster_run_id, REVIEW_TAG: "pending"},
+            description=_description(metrics, params, data_window, gate, what_changed),
+        )
+        self.client.set_registered_model_alias(self.model_name, CHALLENGER, mv.version)
+        return str(mv.version)
+
+    def promote(self, version: str) -> None:
+        """Point alias ``champion`` at ``version`` (the gate and any review are the caller's)."""
+        self.client.set_registered_model_alias(self.model_name, CHAMPION, str(version))
+
+    def _alias_version(self, alias: str) -> str | None:
+        try:
+            return str(self.client.get_model_version_by_alias(self.model_name, alias).version)
+        except mlflow.exceptions.MlflowException:
+            return None
+
+    def champion_version(self) -> str | None:
+        return self._alias_version(CHAMPION)
+
+    def challenger_version(self) -> str | None:
+        return self._alias_version(CHALLENGER)
+
+    def version_metrics(self, version: str) -> dict[str, float]:
+        run_id = self.client.get_model_version(self.model_name, str(version)).run_id
+        return dict(self.client.get_run(run_id).data.metrics)
+
+    def set_review(self, version: str, decision: str, reviewer: str | None = None) -> None:
+        if decision not in REVIEW_DECISIONS:
+            raise ValueError(f"review decision must be one of {REVIEW_DECISIONS}, got {decision!r}")
+        self.client.set_model_version_tag(self.model_name, str(version), REVIEW_TAG, decision)
+        if reviewer:
+            self.client.set_model_version_tag(self.model_name, str(version), "reviewer", reviewer)
+
+    def review(self, version: str) -> str | None:
+        return self.client.get_model_version(self.model_name, str(version)).tags.get(REVIEW_TAG)
+
+    def versions_awaiting_review(self) -> list[str]:
+        found = self.client.search_model_versions(f"name = '{self.model_name}'")
+        pending = [v for v in found if v.tags.get(REVIEW_TAG) == "pending"]
+        return sorted((str(v.version) for v in pending), key=int)
+
+    def load_version(self, version: str) -> FittedFailureModel:
+        """Download and load one version with the code-declared TRUSTED_TYPES only."""
+        mv = self.client.get_model_version(self.model_name, str(version))
+        with tempfile.TemporaryDirectory() as tmp:
+            local = Path(
+                mlflow.artifacts.download_artifacts(
+                    artifact_uri=mv.source, dst_path=tmp, tracking_uri=self.tracking_uri
+                )
+            )
+            flavor = yaml.safe_load((local / "MLmodel").read_text())["flavors"]["sklearn"]
+            if flavor.get("serialization_format") != "skops":
+                raise UntrustedModelError(
+                    f"{self.model_name} v{version} is stored as {flavor.get('serialization_format')!r}, "
+                    "not skops: refusing to unpickle it"
+                )
+            return load_skops(local / flavor["pickled_model"])
+
+    def load_champion(self) -> tuple[FittedFailureModel, str]:
+        """The champion and its version; raises LookupError when there is none (fail loudly)."""
+        version = self.champion_version()
+        if version is None:
+            raise LookupError(f"registered model {self.model_name!r} has no {CHAMPION!r} alias")
+        return self.load_version(version), version
+
+
+def load_skops(path: Path) -> FittedFailureModel:
+    """Load a skops file only if it needs no type beyond skops' defaults and TRUSTED_TYPES."""
+    untrusted = sorted(set(skops.io.get_untrusted_types(file=path)) - set(TRUSTED_TYPES))
+    if untrusted:
+        raise UntrustedModelError(f"{path.name} references untrusted types {untrusted}; not loaded")
+    model = skops.io.load(path, trusted=list(TRUSTED_TYPES))
+    if not isinstance(model, FittedFailureModel):
+        raise UntrustedModelError(
+            f"{path.name} holds a {type(model).__name__}, not a FittedFailureModel"
+        )
+    return model
+
+
+def _description(
+    metrics: Mapping[str, float],
+    params: Mapping,
+    window: Mapping[str, str | float],
+    gate: tuple[bool, list[str]] | None,
+    what_changed: str,
+) -> str:
+    """A review note: what changed, the data window, the metrics against the floors, the gate verdict."""
+    floors = params.get("floors", {}) if isinstance(params, Mapping) else {}
+    keys = [
+        "event_recall",
+        "episode_precision",
+        "row_precision",
+        "pr_auc",
+        "ece",
+        "brier",
+        "mean_lead_time_h",
+        "false_alarms_per_machine_week",
+        "n_test_failures",
+        "n_test_failures_no_precursor",
+    ]
+    lines = [
+        f"What changed: {what_changed}.",
+        f"Data: trained on {window.get('start')} .. {window.get('train_end')}, held out "
+        f"{window.get('t_split')} .. {window.get('end')} (gap {window.get('gap_h')} h).",
+        "Held-out metrics: "
+        + ", ".join(
+            f"{k} {metrics[k]:.3g}" for k in keys if k in metrics and metrics[k] == metrics[k]
+        )
+        + ".",
+        f"Floors: {json.dumps(floors, default=str)}.",
+    ]
+    if gate is not None:
+        ok, reasons = gate
+        lines.append(("Gate PASSED: " if ok else "Gate REFUSED: ") + "; ".join(reasons) + ".")
+    lines.append("Approve or reject with the version tag review=approved|rejected.")
+    return "\n".join(lines)
