@@ -8,7 +8,11 @@
   target ``min(hours_to_next_failure, cap)``. Right-censored rows (no failure seen) whose observation
   horizon reaches the cap are included with target ``cap``: their capped time is known exactly, which
   keeps the regressors from learning only from machines that failed. Shorter-censored rows are dropped.
-  Outputs are clipped to [0, cap] and sorted so that p10 <= p50 <= p90.
+  The regressors are fitted on the fit part; the p10-p90 interval is then widened by conformalized
+  quantile regression on the validation slice (Romano et al. 2019), separately for rows whose p50 is
+  under a week and the rest, because boosters fitted in-sample gave intervals that covered only 28 % of
+  the truth in the last 72 h before failures on the synthetic plant (nominal 80 %). Outputs are clipped
+  to [0, cap] and sorted so that p10 <= p50 <= p90.
 * Failure mode: HistGradientBoostingClassifier on rows with a failure within the cap, target the mode of
   that next failure; a single known mode is returned as a constant.
 """
@@ -32,6 +36,8 @@ from ml.metrics import event_window_scores, threshold_curve
 from ml.split import TimeSplit, apply_split, split_point
 
 QUANTILES = (0.1, 0.5, 0.9)
+# Conformal groups: rows whose predicted p50 is under a week (where planners act) and the rest.
+CONFORMAL_SPLIT_H = 168.0
 # Quantile regressors are fitted on at most this many rows: 60k rows keep a fit under ~5 s on one core.
 MAX_REGRESSION_ROWS = 60_000
 
@@ -72,7 +78,7 @@ class FittedFailureModel(BaseEstimator):
         out = rows[["machine_id", "as_of"]].copy()
         out["p_failure_72h"] = self.predict_proba_72h(rows)
         if self.quantile_models_:
-            q = np.column_stack([m.predict(X) for m in self.quantile_models_])
+            q = _conformal(self.quantile_models_, X, self.interval_widen_h_)
             q = np.sort(np.clip(q, 0.0, self.cap_h), axis=1)
         else:
             q = np.full((len(rows), 3), np.nan)
@@ -126,7 +132,8 @@ def fit_calibrated_classifier(
     params: ModelParams,
 ) -> tuple[HistGradientBoostingClassifier, IsotonicRegression | None]:
     """Booster on the fit rows, isotonic calibration on the (later) calibration rows."""
-    clf = HistGradientBoostingClassifier(**_booster_kwargs(params)).fit(X_fit, y_fit)
+    with threadpool_limits(limits=params.n_threads, user_api="openmp"):
+        clf = HistGradientBoostingClassifier(**_booster_kwargs(params)).fit(X_fit, y_fit)
     if len(np.unique(y_cal)) < 2:
         return clf, None  # isotonic needs both classes; raw scores are reported as they are
     raw = clf.predict_proba(X_cal)[:, 1]
@@ -158,16 +165,49 @@ def choose_threshold(curve: pd.DataFrame, policy: ThresholdPolicy) -> tuple[floa
     )
 
 
+def _conformal(models: list, X: np.ndarray, widen_h: list[float]) -> np.ndarray:
+    """Raw quantile predictions with the p10/p90 moved apart by the group's conformal margin."""
+    q = np.column_stack([m.predict(X) for m in models])
+    margin = np.where(q[:, 1] < CONFORMAL_SPLIT_H, widen_h[0], widen_h[1])
+    q[:, 0] -= margin
+    q[:, 2] += margin
+    return q
+
+
+def _quantile_target(rows: pd.DataFrame, cap_h: float) -> pd.Series:
+    """min(hours to next failure, cap); cap for censored rows observed past the cap; else NaN."""
+    if "hours_to_next_failure" not in rows.columns:
+        return pd.Series(np.nan, index=rows.index)
+    htf = rows["hours_to_next_failure"].astype(float)
+    observed = rows.get("hours_observed_after", pd.Series(np.nan, index=rows.index)).astype(float)
+    censored_past_cap = np.where(observed >= cap_h, cap_h, np.nan)
+    return htf.clip(upper=cap_h).where(htf.notna(), censored_past_cap)
+
+
+def _conformal_margins(
+    models: list, val: pd.DataFrame, cols: list[str], cap_h: float, coverage: float = 0.8
+) -> list[float]:
+    """Per group, the finite-sample (1 - alpha) quantile of max(p10 - y, y - p90) on validation rows."""
+    y = _quantile_target(val, cap_h)
+    ok = y.notna().to_numpy()
+    if not models or ok.sum() < 20:
+        return [0.0, 0.0]
+    q = _conformal(models, val[cols].to_numpy(dtype=float)[ok], [0.0, 0.0])
+    score = np.maximum(q[:, 0] - y[ok], y[ok] - q[:, 2]).to_numpy()
+    margins = []
+    for group in (q[:, 1] < CONFORMAL_SPLIT_H, q[:, 1] >= CONFORMAL_SPLIT_H):
+        s = score[group]
+        if len(s) < 20:
+            s = score  # too few rows in the group: use the pooled margin
+        level = min(coverage * (1 + 1 / len(s)), 1.0)
+        margins.append(max(float(np.quantile(s, level)), 0.0))
+    return margins
+
+
 def _fit_quantiles(train: pd.DataFrame, cols: list[str], params: ModelParams) -> list:
-    htf = train["hours_to_next_failure"].astype(float) if "hours_to_next_failure" in train else None
-    if htf is None:
+    if "hours_to_next_failure" not in train.columns:
         return []
-    observed = train.get("hours_observed_after", pd.Series(np.nan, index=train.index)).astype(float)
-    target = htf.clip(upper=params.hours_to_failure_cap_h)
-    target = target.where(
-        htf.notna(),
-        np.where(observed >= params.hours_to_failure_cap_h, params.hours_to_failure_cap_h, np.nan),
-    )
+    target = _quantile_target(train, params.hours_to_failure_cap_h)
     rows = train[target.notna()]
     target = target[target.notna()]
     if len(rows) < 50:
@@ -254,8 +294,8 @@ def _fit(config: FailureModelConfig, frame: pd.DataFrame) -> TrainingOutcome:
     curve = threshold_curve(scored, windows, candidates[candidates > 0], config.episode_gap_h)
     model.threshold_, model.threshold_note_ = choose_threshold(curve, config.threshold)
 
-    train_known = train[label_known(train, config)]
-    model.quantile_models_ = _fit_quantiles(train_known, cols, config.params)
+    model.quantile_models_ = _fit_quantiles(fit_rows, cols, config.params)
+    model.interval_widen_h_ = _conformal_margins(model.quantile_models_, val_rows, cols, cap)
     model.mode_classifier_, model.failure_modes_ = _fit_mode(train, cols, config.params)
     model.training_window_ = {"start": str(split.start), "end": str(split.train_end)}
     model.n_training_failures_ = int(n_failures)
