@@ -69,44 +69,50 @@ def simulate_many(
 
     shape4, shape3 = (S, P, L, R), (S, L, R)
     buf = np.broadcast_to(p.buf0, (S - 1, L, R)).copy()
-    rep_left = np.zeros(shape4)
-    set_left = np.zeros(shape4)
-    ttf, tts = p.ttf0, p.tts0
+    space = np.empty_like(buf)
+    stop = np.zeros(shape4)  # open hours left of the current repair or setup
+    in_setup = np.zeros(shape4, bool)
+    ttf, tts = p.ttf0, p.tts0  # operating hours to the next failure / setup
+    life = np.minimum(ttf, tts)
     streak = np.zeros(shape3)
-    # cumulative sums; per-bucket values are differences at bucket ends
-    cum = {
-        k: np.zeros(shape3) for k in ("flow", "starved", "blocked", "down", "setup", "bottleneck")
-    }
-    cum_out = np.zeros((L, R))
-    snaps: list[tuple[np.ndarray, dict[str, np.ndarray]]] = []
+    # cumulative sums (station level, parts or machine-hours); bucket values are differences
+    names = ("cap", "fwd", "flow", "down", "setup", "bottleneck")
+    cum = {k: np.zeros(shape3) for k in names}
+    snaps: list[tuple[int, dict[str, np.ndarray]]] = []
     f = np.empty(shape3)
-    station_ids = np.arange(S)[:, None, None]
+    flat = np.arange(L * R)
+    bn_flat = cum["bottleneck"].reshape(S, -1).ravel()  # a view: station-major flat index
+    setups = bool(np.isfinite(p.tts0).any() and (p.tts0 < _BIG).any())
+    scrap = bool((p.y < 1).any())
+    all_open = open_lk.all(axis=1)
+    all_free = planned_slk.all(axis=(1, 2))
 
     for k in range(len(t0s)):
         h = t1s[k] - t0s[k]
-        o = open_lk[k][None, None, :, None]  # (1,1,L,1) 0/1
-        work = planned_slk[k][:, None, :, None] * o  # (S,1,L,1): 1 = may process
-        hop = h * o
-        # repairs, then setups, consume open time (also inside planned windows)
-        used_rep = np.minimum(rep_left, hop)
-        used_set = np.minimum(set_left, hop - used_rep)
-        rep_left -= used_rep
-        set_left -= used_set
-        up = (hop - used_rep - used_set) * work
-        rep_h = used_rep * work
-        set_h = used_set * work
-        run = np.minimum(up, np.minimum(ttf, tts))
+        hop = h * open_lk[k][None, None, :, None] if not all_open[k] else h
+        # a repair or setup consumes open time, also inside planned windows
+        used = np.minimum(stop, hop)
+        stop -= used
+        up = hop - used
+        if not all_free[k]:
+            work = planned_slk[k][:, None, :, None]
+            up *= work
+            used *= work
+        run = np.minimum(up, life)
         cap_u = run * p.rate
         cap = cap_u.sum(axis=1) if P > 1 else cap_u[:, 0]
 
+        # forward pass: supply limits (starving); backward pass: space limits (blocking)
         f[0] = cap[0]
         for s in range(1, S):
-            np.minimum(cap[s], buf[s - 1] + f[s - 1] * p.y[s - 1], out=f[s])
-        starved = cap - f
+            arriving = f[s - 1] * p.y[s - 1] if scrap else f[s - 1]
+            np.minimum(cap[s], buf[s - 1] + arriving, out=f[s])
+        cum["fwd"] += f
+        np.subtract(p.bcap, buf, out=space)
         for s in range(S - 2, -1, -1):
-            np.minimum(f[s], (p.bcap[s] - buf[s] + f[s + 1]) * p.inv_y[s], out=f[s])
-        blocked = cap - starved - f
-        buf += f[:-1] * p.y[:-1] - f[1:]
+            room = space[s] + f[s + 1]
+            np.minimum(f[s], room * p.inv_y[s] if scrap else room, out=f[s])
+        buf += (f[:-1] * p.y[:-1] if scrap else f[:-1]) - f[1:]
         np.clip(buf, 0.0, p.bcap, out=buf)
 
         if P > 1:  # split the station flow over its machines in proportion to their capacity
@@ -114,39 +120,57 @@ def simulate_many(
             op = share * f[:, None] * p.inv_rate
         else:
             op = f[:, None] * p.inv_rate
-        ttf = ttf - op
-        tts = tts - op
-        rem = up - run  # time after a failure/setup inside this step: not starved, not blocked
-        failed = ttf <= 1e-12
-        if failed.any():
-            idx = np.nonzero(failed)
-            rep = _draw(rng, p.rep_code, idx)
-            rep_left[idx] = np.maximum(rep - rem[idx], 0.0)
-            rep_h[idx] += rem[idx]
-            ttf[idx] = _draw(rng, p.tbf_code, idx)
-        due = (tts <= 1e-12) & ~failed
-        if due.any():
-            idx = np.nonzero(due)
-            set_left[idx] = np.maximum(p.setup_h[idx[0], idx[2]] - rem[idx], 0.0)
-            set_h[idx] += rem[idx]
-            tts[idx] += p.setup_every[idx[0], idx[2]]
+        if setups:
+            ttf -= op
+            tts -= op
+            np.minimum(ttf, tts, out=life)
+            cum["down"] += (used * ~in_setup).sum(axis=1)
+            cum["setup"] += (used * in_setup).sum(axis=1)
+        else:
+            life -= op
+            cum["down"] += used.sum(axis=1) if P > 1 else used[:, 0]
+        ev = np.flatnonzero(life.ravel() <= 1e-12)
+        if ev.size:
+            _events(ev, rng, p, shape4, up, run, stop, in_setup, ttf if setups else life, tts, cum)
+            if setups:
+                np.minimum(ttf, tts, out=life)
 
-        active = (starved <= _EPS) & (blocked <= _EPS) & (work[:, 0] > 0)
-        streak = (streak + h) * active
-        best = streak.max(axis=0)
-        bn = (streak.argmax(axis=0) == station_ids) & (best > 0)
+        # momentary bottleneck: longest current active period (active = neither starved nor blocked)
+        active = cap - f <= _EPS
+        if not all_free[k]:
+            active &= planned_slk[k][:, None, :] > 0
+        if all_open[k]:
+            streak += h
+            streak *= active
+        else:  # closed lines keep their streaks overnight
+            streak = np.where(open_lk[k][None, :, None] > 0, (streak + h) * active, streak)
+        best = streak.max(axis=0).ravel()
+        bn_flat[streak.argmax(axis=0).ravel() * (L * R) + flat] += h * (best > 0)
+        cum["cap"] += cap
         cum["flow"] += f
-        cum["starved"] += starved
-        cum["blocked"] += blocked
-        cum["down"] += rep_h.sum(axis=1)
-        cum["setup"] += set_h.sum(axis=1)
-        cum["bottleneck"] += bn * h
-        cum_out += f[-1] * p.y[-1]
         if k == len(t0s) - 1 or bucket_of[k + 1] != bucket_of[k]:
-            snaps.append(
-                (bucket_of[k], {"output": cum_out.copy(), **{n: a.copy() for n, a in cum.items()}})
-            )
+            snaps.append((int(bucket_of[k]), {n: a.copy() for n, a in cum.items()}))
     return [_result(line, i, edges, snaps, p) for i, line in enumerate(lines)]
+
+
+def _events(ev, rng, p, shape4, up, run, stop, in_setup, ttf, tts, cum) -> None:
+    """Start repairs (failures) and setups for the machines whose operating clock ran out."""
+    idx = np.unravel_index(ev, shape4)
+    rem = up[idx] - run[idx]  # rest of the step after the event: the machine is already stopped
+    fail = ttf[idx] <= 1e-12
+    station_idx = (idx[0], idx[2], idx[3])
+    if fail.any():
+        fi = tuple(i[fail] for i in idx)
+        stop[fi] = np.maximum(_draw(rng, p.rep_code, fi) - rem[fail], 0.0)
+        in_setup[fi] = False
+        ttf[fi] = _draw(rng, p.tbf_code, fi)
+        np.add.at(cum["down"], tuple(i[fail] for i in station_idx), rem[fail])
+    if (~fail).any():
+        si = tuple(i[~fail] for i in idx)
+        stop[si] = np.maximum(p.setup_h[si[0], si[2]] - rem[~fail], 0.0)
+        in_setup[si] = True
+        tts[si] += p.setup_every[si[0], si[2]]
+        np.add.at(cum["setup"], tuple(i[~fail] for i in station_idx), rem[~fail])
 
 
 class _Params:
@@ -252,25 +276,24 @@ def _result(
     """Per-bucket differences of the cumulative sums for line ``li``, hours per machine."""
     n, counts = len(line.machines), np.asarray(line.counts, float)
     K = len(edges) - 1
-    R = snaps[0][1]["output"].shape[1]
+    R = snaps[0][1]["flow"].shape[2]
     values = {k: np.zeros((R, K, n)) for k in ("operating", "starved", "blocked", "down", "setup")}
-    values["bottleneck"] = np.zeros((R, K, n))
+    bottleneck = np.zeros((R, K, n))
     output = np.zeros((R, K))
     prev: dict[str, np.ndarray] | None = None
     rate = p.station_rate[:n, li][:, None]  # parts per station-hour
     for b, snap in snaps:
-        d = {k: v - (prev[k] if prev else 0) for k, v in snap.items()}
+        d = {k: (v - prev[k] if prev else v)[:, li] for k, v in snap.items()}
         prev = snap
-        output[:, b] = d["output"][li]
-        values["operating"][:, b] = (d["flow"][:n, li] / rate).T
-        values["starved"][:, b] = (d["starved"][:n, li] / rate).T
-        values["blocked"][:, b] = (d["blocked"][:n, li] / rate).T
-        values["down"][:, b] = (d["down"][:n, li] / counts[:, None]).T
-        values["setup"][:, b] = (d["setup"][:n, li] / counts[:, None]).T
-        values["bottleneck"][:, b] = d["bottleneck"][:n, li].T
+        output[:, b] = d["flow"][-1] * p.y[-1, li]  # good parts leaving the (last) station
+        values["operating"][:, b] = (d["flow"][:n] / rate).T
+        values["starved"][:, b] = ((d["cap"] - d["fwd"])[:n] / rate).T
+        values["blocked"][:, b] = ((d["fwd"] - d["flow"])[:n] / rate).T
+        values["down"][:, b] = (d["down"][:n] / counts[:, None]).T
+        values["setup"][:, b] = (d["setup"][:n] / counts[:, None]).T
+        bottleneck[:, b] = d["bottleneck"][:n].T
     values["planned"] = np.broadcast_to(planned_hours(line), (R, K, n)).copy()
     open_hours = np.array([_open(line, a, b) for a, b in itertools.pairwise(edges)])
-    bottleneck = values.pop("bottleneck")
     return SimulationResult(
         line.id, line.machine_ids, edges, open_hours, output, values, bottleneck
     )

@@ -16,6 +16,7 @@ length (or planned window); the station with the longest active period (in open 
 
 from __future__ import annotations
 
+import bisect
 import itertools
 from collections import deque
 
@@ -161,7 +162,7 @@ class _Run:
 
     def _open_wait(self, hours: float):
         """Let ``hours`` of open (shift) time pass."""
-        while hours > 1e-12:
+        while hours > 1e-9:
             nxt = self._next_in(self.shifts, self.env.now)
             if nxt is None:
                 yield self.env.timeout(np.inf)
@@ -173,7 +174,7 @@ class _Run:
     def _work(self, u: _Unit, hours: float):
         """Process for ``hours`` of free time; failures and setups interrupt in operating time."""
         m = self.line.machines[u.station]
-        while hours > 1e-12:
+        while hours > 1e-9:
             nxt = self._next_in(self.free[u.station], self.env.now)
             if nxt is None:
                 yield self.env.timeout(np.inf)
@@ -206,39 +207,50 @@ class _Run:
             if m.scrap > 0 and self.rng.random() < m.scrap:
                 continue
             if outb is None:
-                self.out_times.append(self.env.now)
+                # - 1e-9 h: a part finished at a shift end must not slip into the next bucket
+                # through float drift of the clock (millions of 1/rate increments)
+                self.out_times.append(self.env.now - 1e-9)
             else:
                 u.state(self.env.now, "blocked")
                 yield outb.put()
 
     def _sampler(self):
         """Momentary bottleneck at the middle of every ``sample_h`` of open time."""
-        edges = np.asarray(self.line.bucket_edges)
+        edges = list(self.line.bucket_edges)
         n = len(self.line.machines)
-        clock_t = np.concatenate([[0.0], self.shifts.ravel()])
-        clock_v = np.concatenate(
-            [[0.0], np.cumsum(np.diff(clock_t) * (np.arange(len(clock_t) - 1) % 2 == 1))]
-        )
-        for start, end in self.shifts:
+        stations = [[u for u in self.units if u.station == s] for s in range(n)]
+        planned = [[(float(a), float(b)) for a, b in p] for p in self.planned]
+        starts = [float(a) for a, _ in self.shifts]
+        ends = [float(b) for _, b in self.shifts]
+        before = [0.0]  # open hours before each shift starts
+        for a, b in zip(starts, ends, strict=True):
+            before.append(before[-1] + b - a)
+
+        def clock(t: float) -> float:  # open hours in [0, t)
+            i = bisect.bisect_right(starts, t) - 1
+            return 0.0 if i < 0 else before[i] + min(t, ends[i]) - starts[i]
+
+        for start, end in zip(starts, ends, strict=True):
             for i in range(int(np.ceil((end - start) / self.sample_h - 1e-9))):
                 a = start + i * self.sample_h
                 weight = min(self.sample_h, end - a)
                 yield self.env.timeout(a + weight / 2 - self.env.now)
                 t = self.env.now
-                streak = np.zeros(n)
+                best, best_s = 0.0, -1
                 for s in range(n):
-                    us = [u for u in self.units if u.station == s]
-                    if any(u.log[-1][1] not in _ACTIVE for u in us):
+                    if any(u.log[-1][1] not in _ACTIVE for u in stations[s]):
                         continue
-                    p = self.planned[s]
-                    past = p[p[:, 0] <= t]
-                    if len(past) and past[-1, 1] > t:
-                        continue
-                    since = max([u.inactive_end for u in us] + [past[-1, 1] if len(past) else 0.0])
-                    streak[s] = np.interp(t, clock_t, clock_v) - np.interp(since, clock_t, clock_v)
-                if streak.max() > 0:
-                    b = int(np.searchsorted(edges, t, side="right")) - 1
-                    self.bn[b, int(streak.argmax())] += weight
+                    since = max(u.inactive_end for u in stations[s])
+                    j = bisect.bisect_right(planned[s], (t, np.inf)) - 1
+                    if j >= 0:
+                        if planned[s][j][1] > t:
+                            continue  # planned down: not active
+                        since = max(since, planned[s][j][1])
+                    streak = clock(t) - clock(since)
+                    if streak > best:
+                        best, best_s = streak, s
+                if best_s >= 0:
+                    self.bn[bisect.bisect_right(edges, t) - 1, best_s] += weight
 
     def result(self) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
         """Hours per state (buckets, stations), good output per bucket, bottleneck hours."""
