@@ -8,10 +8,13 @@ The KPI refresh then runs as a single Dagster run: dbt is the warehouse's only w
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 
 import dagster as dg
 
@@ -19,6 +22,8 @@ from orchestration.lib import bronze, landing
 from twin.paths import TwinPaths
 
 Progress = Callable[[str], None]
+# The runs' full event logs are in the Dagster instance (and UI); the terminal shows only problems.
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 @dataclass
@@ -58,7 +63,8 @@ def _load_one(source: str, batch_id: str) -> tuple[bool, list[str], str]:
 
     job = _definitions().resolve_job_def(ingest_job_name(source))
     result = job.execute_in_process(
-        instance=dg.DagsterInstance.get(), partition_key=batch_id, raise_on_error=False
+        instance=dg.DagsterInstance.get(), partition_key=batch_id, run_config=QUIET,
+        raise_on_error=False,
     )
     failed = [
         evaluation.check_name
@@ -102,9 +108,28 @@ def load_batches(
     return runs
 
 
-def refresh_kpis() -> tuple[bool, str]:
+@contextmanager
+def _stdout_to(log_file: Path) -> Iterator[None]:
+    """Send this process's stdout (dbt streams its log there) to a file, at the descriptor level."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    saved = os.dup(1)
+    with log_file.open("ab") as sink:
+        os.dup2(sink.fileno(), 1)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
+def refresh_kpis(log_file: Path) -> tuple[bool, str]:
     job = _definitions().resolve_job_def("kpi_job")
-    result = job.execute_in_process(instance=dg.DagsterInstance.get(), raise_on_error=False)
+    with _stdout_to(log_file):
+        result = job.execute_in_process(
+            instance=dg.DagsterInstance.get(), run_config=QUIET, raise_on_error=False
+        )
     return result.success, result.run_id
 
 
@@ -123,8 +148,9 @@ def run_twin(paths: TwinPaths, *, progress: Progress = print) -> RunReport:
     report.batches = load_batches(batches, progress=progress)
     report.errors += [f"batch run {r.run_id} for {r.file} failed" for r in report.batches
                       if not r.success and not r.failed_checks]
-    progress("rebuilding KPIs (dbt build)")
-    report.kpi_success, report.kpi_run_id = refresh_kpis()
+    log_file = paths.home / "logs" / "dbt.log"
+    progress(f"rebuilding KPIs (dbt build; log: {log_file})")
+    report.kpi_success, report.kpi_run_id = refresh_kpis(log_file)
     if not report.kpi_success:
         report.errors.append(f"KPI run {report.kpi_run_id} failed: see `twin ui` → Runs for the dbt log")
     return report

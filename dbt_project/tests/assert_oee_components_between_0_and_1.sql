@@ -1,5 +1,6 @@
 -- OEE and its components are shares of time or parts: never below 0, never above 1 (performance is
 -- capped at var('performance_cap')). Checked on machine and line rows; returns offending rows.
+{{ config(meta={'dagster': {'ref': {'name': 'fct_line_kpis_daily'}}}) }}
 {%- set cap = var('performance_cap') %}
 
 with

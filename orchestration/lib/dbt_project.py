@@ -24,11 +24,13 @@ class TwinDbtTranslator(DagsterDbtTranslator):
     """Key models as [<layer>, <model>] and group them by layer (the folder under models/)."""
 
     def __init__(self) -> None:
-        super().__init__(settings=DagsterDbtTranslatorSettings(
+        super().__init__(
+            settings=DagsterDbtTranslatorSettings(
                 enable_asset_checks=True,
                 # all plant reference tables share the raw/plant_model asset key
                 enable_duplicate_source_asset_keys=True,
-            ))
+            )
+        )
 
     def get_asset_spec(
         self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None

@@ -31,7 +31,6 @@ def _build(source: str) -> dg.AssetsDefinition:
 
     @dg.asset(
         key=key,
-        name=f"raw_{source}",
         group_name="ingest",
         description=DESCRIPTIONS[source],
         partitions_def=BATCH_PARTITIONS[source],

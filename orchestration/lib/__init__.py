@@ -1,0 +1,1 @@
+"""Plain helpers the Dagster definitions import (not auto-loaded)."""
