@@ -12,7 +12,8 @@ install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[dev]"
+	# compat: a .pth with the repo root, so test folders named like packages never shadow them
+	$(BIN)/python -m pip install --quiet -c requirements.lock --config-settings editable_mode=compat -e ".[dev]"
 	touch $@
 
 manifest: install

@@ -1,0 +1,51 @@
+"""The code location loads and exposes the graph the operators rely on."""
+
+import dagster as dg
+import pytest
+
+from orchestration.definitions import defs
+from twin.paths import SOURCES
+
+
+@pytest.fixture(scope="module")
+def definitions() -> dg.Definitions:
+    return defs()
+
+
+def test_every_source_has_a_partitioned_ingest_asset_with_blocking_checks(definitions) -> None:
+    graph = definitions.resolve_asset_graph()
+    for source in SOURCES:
+        key = dg.AssetKey(["raw", source])
+        node = graph.get(key)
+        assert node.partitions_def is not None
+        assert node.partitions_def.name == f"{source}_batches"
+        checks = {check.name: check for check in definitions.resolve_assets_def(key).check_specs}
+        assert checks[f"{source}_batch_contract"].blocking
+    historian_checks = {c.name for c in definitions.resolve_assets_def(dg.AssetKey(["raw", "historian"])).check_specs}
+    assert "historian_tag_completeness" in historian_checks
+
+
+def test_dbt_kpi_marts_depend_on_the_ingest_assets(definitions) -> None:
+    graph = definitions.resolve_asset_graph()
+    machine_kpis = dg.AssetKey(["marts", "fct_machine_kpis_daily"])
+    upstream = graph.upstream_key_closure(machine_kpis) if hasattr(graph, "upstream_key_closure") else None
+    if upstream is None:
+        upstream = set()
+        frontier = {machine_kpis}
+        while frontier:
+            key = frontier.pop()
+            for parent in graph.get(key).parent_keys:
+                if parent not in upstream:
+                    upstream.add(parent)
+                    frontier.add(parent)
+    for source in ("historian", "mes_states", "mes_production", "cmms", "plant_model"):
+        assert dg.AssetKey(["raw", source]) in upstream
+    assert graph.get(machine_kpis).group_name == "marts"
+
+
+def test_the_landing_sensor_and_jobs_are_defined(definitions) -> None:
+    sensor = definitions.resolve_sensor_def("landing_files_sensor")
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    for source in SOURCES:
+        assert definitions.resolve_job_def(f"ingest_{source}_job") is not None
+    assert definitions.resolve_job_def("kpi_job") is not None
