@@ -158,18 +158,20 @@ class FailureModelRegistry:
                     # (~8 s here). Loading also needs this project's `ml` package importable.
                     pip_requirements=_requirements(),
                 )
-        try:
-            self.client.get_registered_model(self.model_name)
-        except mlflow.exceptions.MlflowException:
-            self.client.create_registered_model(self.model_name)
-        mv = self.client.create_model_version(
-            self.model_name,
-            source=info.model_uri,
-            run_id=run.info.run_id,
-            model_id=info.model_id,
-            tags={"dagster_run_id": dagster_run_id, REVIEW_TAG: "pending"},
-            description=_description(metrics, params, data_window, gate, what_changed),
-        )
+            # Inside the context too: the registry resolves the logged model's `models:/m-...`
+            # source through the global tracking URI (it hit ./mlflow.db in the cwd before).
+            try:
+                self.client.get_registered_model(self.model_name)
+            except mlflow.exceptions.MlflowException:
+                self.client.create_registered_model(self.model_name)
+            mv = self.client.create_model_version(
+                self.model_name,
+                source=info.model_uri,
+                run_id=run.info.run_id,
+                model_id=info.model_id,
+                tags={"dagster_run_id": dagster_run_id, REVIEW_TAG: "pending"},
+                description=_description(metrics, params, data_window, gate, what_changed),
+            )
         self.client.set_registered_model_alias(self.model_name, CHALLENGER, mv.version)
         return str(mv.version)
 
@@ -208,15 +210,22 @@ class FailureModelRegistry:
         pending = [v for v in found if v.tags.get(REVIEW_TAG) == "pending"]
         return sorted((str(v.version) for v in pending), key=int)
 
+    def download_model(self, version: str, dst_path: str) -> str:
+        """Download a version's model directory (MLmodel, model.skops, input example) to dst_path.
+
+        Goes through the logged model's artifact location: resolving the version's ``models:/m-...``
+        source makes MLflow open a client on the *global* tracking URI (an ``mlflow.db`` in the cwd).
+        """
+        mv = self.client.get_model_version(self.model_name, str(version))
+        # The SQLite registry keeps the logged-model id only in the source URI (model_id is None).
+        model_id = mv.model_id or mv.source.removeprefix("models:/")
+        location = self.client.get_logged_model(model_id).artifact_location
+        return mlflow.artifacts.download_artifacts(artifact_uri=location, dst_path=dst_path)
+
     def load_version(self, version: str) -> FittedFailureModel:
         """Download and load one version with the code-declared TRUSTED_TYPES only."""
-        mv = self.client.get_model_version(self.model_name, str(version))
         with tempfile.TemporaryDirectory() as tmp:
-            local = Path(
-                mlflow.artifacts.download_artifacts(
-                    artifact_uri=mv.source, dst_path=tmp, tracking_uri=self.tracking_uri
-                )
-            )
+            local = Path(self.download_model(version, tmp))
             flavor = yaml.safe_load((local / "MLmodel").read_text())["flavors"]["sklearn"]
             if flavor.get("serialization_format") != "skops":
                 raise UntrustedModelError(
