@@ -219,7 +219,7 @@ def main() -> None:
                 continue
             r = json.loads(out.stdout.strip().splitlines()[-1])
             notes = (
-                f"claim {r['claim_s']:.1f} s + load {r['load_s']:.1f} s; {r['status']}, GX on {r['gx_rows']:,} rows, "
+                f"claim {r['claim_s']:.1f} s + load {r['load_s']:.1f} s (GX import {r['import_s']:.1f} s before, untimed); {r['status']}, GX on {r['gx_rows']:,} rows, "
                 f"contract {'passed' if r['contract'] else 'FAILED'}"
                 if engine == "twinbridge"
                 else f"{r['bad']} bad rows found"
