@@ -25,6 +25,8 @@ from twin.line_model import (
 
 SHIFTS = tuple((d * 24 + 6.0, d * 24 + 22.0) for d in range(14) if d % 7 < 5)
 WEEKS = (0.0, 168.0, 336.0)
+ENGINE_REPS = 1000
+SAMPLE_H = 5 / 60  # bottleneck sampling period of the reference = the engine's step
 
 
 def _m(i: int, rate: float, mtbf: float, mttr: float, **kw) -> MachineParams:
@@ -35,7 +37,7 @@ def _line(ms, buffer: int, **kw) -> LineParams:
     return LineParams("L", tuple(ms), (buffer,) * (len(ms) - 1), SHIFTS, 336.0, WEEKS, **kw)
 
 
-BALANCED = [_m(i, 30.0, 15.0, 1.5) for i in range(4)]
+BALANCED = [_m(i, 30.0, 8.0, 0.8) for i in range(4)]
 UNBALANCED = [
     _m(0, 40.0, 20.0, 1.0),
     _m(1, 38.0, 20.0, 1.0),
@@ -65,13 +67,13 @@ RICH = [
 ]
 
 CONFIGS = {
-    "one machine": (_line([_m(0, 30.0, 10.0, 1.0)], 0), 150, None),
-    "balanced, small buffers": (_line(BALANCED, 1), 100, None),
-    "balanced, large buffers": (_line(BALANCED, 30), 100, None),
+    "one machine": (_line([_m(0, 30.0, 10.0, 1.0)], 0), 60, None),
+    "balanced, small buffers": (_line(BALANCED, 1), 80, None),
+    "balanced, large buffers": (_line(BALANCED, 30), 60, None),
     "unbalanced, no buffer": (_line(UNBALANCED, 0), 80, 2),
     "unbalanced, medium buffers": (_line(UNBALANCED, 8), 80, 2),
     "parallel bottleneck": (
-        _line([*UNBALANCED[:2], _m(2, 18.0, 25.0, 1.5), *UNBALANCED[3:]], 5, parallel=(1, 1, 2, 1)),
+        _line([*UNBALANCED[:2], _m(2, 18.0, 12.0, 0.8), *UNBALANCED[3:]], 5, parallel=(1, 1, 2, 1)),
         80,
         None,
     ),
@@ -87,10 +89,10 @@ CONFIGS = {
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_engine_agrees_with_reference(name: str) -> None:
     ln, ref_reps, bottleneck = CONFIGS[name]
-    eng = engine.simulate(ln, 2000, seed=101)
-    ref = reference.simulate(ln, ref_reps, seed=202)
+    eng = engine.simulate(ln, ENGINE_REPS, seed=101)
+    ref = reference.simulate(ln, ref_reps, seed=202, sample_h=SAMPLE_H)
     e, r = eng.total_output(), ref.total_output()
-    assert r.std() / np.sqrt(len(r)) < 0.005 * r.mean()
+    assert r.std() / np.sqrt(len(r)) < 0.006 * r.mean()  # the 2 % tolerance is > 3 SE
     assert e.mean() == pytest.approx(r.mean(), rel=0.02)
     for q in (0.1, 0.9):
         assert np.quantile(e, q) == pytest.approx(np.quantile(r, q), rel=0.05)
