@@ -45,8 +45,16 @@ def _ensure_dbt_manifest() -> None:
     if (DBT_DIR / "target" / "manifest.json").exists():
         return
     dbt = Path(sys.executable).with_name("dbt")
-    command = [str(dbt), "--no-use-colors", "parse", "--quiet", "--project-dir", str(DBT_DIR),
-               "--profiles-dir", str(DBT_DIR)]
+    command = [
+        str(dbt),
+        "--no-use-colors",
+        "parse",
+        "--quiet",
+        "--project-dir",
+        str(DBT_DIR),
+        "--profiles-dir",
+        str(DBT_DIR),
+    ]
     if subprocess.run(command, check=False).returncode != 0:
         raise UserError("dbt could not parse dbt_project/; run `make manifest` to see why")
 
@@ -55,7 +63,9 @@ def _plant():
     try:
         return load_plant(plant_path())
     except PlantModelError as error:
-        raise UserError(f"{error}. Fix the plant model or point TWIN_PLANT at a valid one.") from None
+        raise UserError(
+            f"{error}. Fix the plant model or point TWIN_PLANT at a valid one."
+        ) from None
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -63,8 +73,14 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     paths = TwinPaths.from_env().ensure()
     start = dt.date.fromisoformat(args.start) if args.start else None
-    report = generate(_plant(), paths.landing, days=args.days, start=start, seed=args.seed,
-                      progress=lambda message: print(message, flush=True))
+    report = generate(
+        _plant(),
+        paths.landing,
+        days=args.days,
+        start=start,
+        seed=args.seed,
+        progress=lambda message: print(message, flush=True),
+    )
     print(report.summary() if hasattr(report, "summary") else report)
     return 0
 
@@ -72,15 +88,20 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     paths = TwinPaths.from_env()
     if not paths.home.exists():
-        raise UserError(f"TWIN_HOME {paths.home} does not exist: run `twin generate` or `twin demo` first")
+        raise UserError(
+            f"TWIN_HOME {paths.home} does not exist: run `twin generate` or `twin demo` first"
+        )
     _plant()
     _prepare_environment(paths)
     from orchestration.runner import run_twin
 
     report = run_twin(paths, progress=lambda message: print(message, flush=True))
-    failed_checks = [r for r in report.batches if r.failed_checks]
-    print(f"{len(report.batches)} batch(es) loaded; {len(failed_checks)} with failed checks "
-          f"(see `twin batches` and the Dagster UI)")
+    blocked = [r for r in report.batches if not r.success]
+    warned = [r for r in report.batches if r.success and r.failed_checks]
+    print(
+        f"{len(report.batches)} batch(es) processed: {len(blocked)} blocked by a failed check, "
+        f"{len(warned)} with warnings (details: `twin batches`, the Dagster UI)"
+    )
     if not report.success:
         for error in report.errors:
             print(f"error: {error}", file=sys.stderr)
@@ -96,11 +117,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if paths.home.exists() and any(paths.home.iterdir()):
         # Only a previous demo's home is wiped without asking; anything else may be a plant's data.
         if not (args.force or (paths.home / DEMO_MARKER).exists()):
-            raise UserError(f"TWIN_HOME {paths.home} is not empty and not a demo home: set TWIN_HOME "
-                            "to a new folder, or pass --force to wipe it")
+            raise UserError(
+                f"TWIN_HOME {paths.home} is not empty and not a demo home: set TWIN_HOME "
+                "to a new folder, or pass --force to wipe it"
+            )
         shutil.rmtree(paths.home)
     paths.ensure()
-    (paths.home / DEMO_MARKER).write_text("created by `twin demo`; the next demo may wipe this folder\n")
+    (paths.home / DEMO_MARKER).write_text(
+        "created by `twin demo`; the next demo may wipe this folder\n"
+    )
     start = dt.date.today() - dt.timedelta(days=args.days)
     print(f"generating {args.days} days of demo plant data into {paths.landing}", flush=True)
     generate_args = argparse.Namespace(days=args.days, start=start.isoformat(), seed=args.seed)
@@ -115,7 +140,16 @@ def cmd_batches(args: argparse.Namespace) -> int:
     from orchestration.lib.bronze import read_audit
 
     paths = TwinPaths.from_env()
-    keys = ("batch_id", "source", "file", "status", "rows_in", "rows_loaded", "rows_rejected", "reason")
+    keys = (
+        "batch_id",
+        "source",
+        "file",
+        "status",
+        "rows_in",
+        "rows_loaded",
+        "rows_rejected",
+        "reason",
+    )
     records = [{key: record.get(key) for key in keys} for record in read_audit(paths)]
     if args.json:
         print(json.dumps(records, indent=2, default=str))
@@ -123,11 +157,15 @@ def cmd_batches(args: argparse.Namespace) -> int:
     if not records:
         print(f"no batches under {paths.home} yet")
         return 0
-    print(f"{'batch':12}  {'source':14}  {'status':18}  {'in':>9}  {'loaded':>9}  {'rejected':>8}  file / reason")
+    print(
+        f"{'batch':12}  {'source':14}  {'status':18}  {'in':>9}  {'loaded':>9}  {'rejected':>8}  file / reason"
+    )
     for r in records:
-        print(f"{r['batch_id'][:12]}  {r['source']:14}  {r['status']:18}  {r['rows_in']:>9}  "
-              f"{r['rows_loaded']:>9}  {r['rows_rejected']:>8}  {r['file']}"
-              + (f"  ({r['reason']})" if r["reason"] else ""))
+        print(
+            f"{r['batch_id'][:12]}  {r['source']:14}  {r['status']:18}  {r['rows_in']:>9}  "
+            f"{r['rows_loaded']:>9}  {r['rows_rejected']:>8}  {r['file']}"
+            + (f"  ({r['reason']})" if r["reason"] else "")
+        )
     return 0
 
 
@@ -141,16 +179,22 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="twin", description="twinbridge: factory digital twin for S&OP")
+    parser = argparse.ArgumentParser(
+        prog="twin", description="twinbridge: factory digital twin for S&OP"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     generate = sub.add_parser("generate", help="write N days of virtual-plant landing files")
     generate.add_argument("--days", type=int, required=True)
-    generate.add_argument("--start", help="first day (YYYY-MM-DD); default: continue, or end yesterday")
+    generate.add_argument(
+        "--start", help="first day (YYYY-MM-DD); default: continue, or end yesterday"
+    )
     generate.add_argument("--seed", type=int, default=7)
     generate.set_defaults(func=cmd_generate)
 
-    run = sub.add_parser("run", help="process everything that has landed, end to end, through Dagster")
+    run = sub.add_parser(
+        "run", help="process everything that has landed, end to end, through Dagster"
+    )
     run.set_defaults(func=cmd_run)
 
     demo = sub.add_parser("demo", help="generate sample data into a fresh TWIN_HOME and run it")

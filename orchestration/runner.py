@@ -22,8 +22,9 @@ from orchestration.lib import bronze, landing
 from twin.paths import TwinPaths
 
 Progress = Callable[[str], None]
-# The runs' full event logs are in the Dagster instance (and UI); the terminal shows only problems.
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# The runs' full event logs are in the Dagster instance (and UI); the terminal gets one line per
+# batch from the runner instead of Dagster's event stream.
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 @dataclass
@@ -63,7 +64,9 @@ def _load_one(source: str, batch_id: str) -> tuple[bool, list[str], str]:
 
     job = _definitions().resolve_job_def(ingest_job_name(source))
     result = job.execute_in_process(
-        instance=dg.DagsterInstance.get(), partition_key=batch_id, run_config=QUIET,
+        instance=dg.DagsterInstance.get(),
+        partition_key=batch_id,
+        run_config=QUIET,
         raise_on_error=False,
     )
     failed = [
@@ -103,7 +106,10 @@ def load_batches(
         for done, (batch, future) in enumerate(futures, start=1):
             success, failed, run_id = future.result()
             runs.append(BatchRun(batch.batch_id, batch.source, batch.file, success, failed, run_id))
-            flag = "ok" if success and not failed else f"checks failed: {', '.join(failed) or 'run failed'}"
+            if success:
+                flag = f"ok, with warnings: {', '.join(failed)}" if failed else "ok"
+            else:
+                flag = f"blocked by failed check(s): {', '.join(failed) or 'the run failed'}"
             progress(f"  [{done}/{len(batches)}] {batch.source}/{batch.file}: {flag}")
     return runs
 
@@ -146,11 +152,16 @@ def run_twin(paths: TwinPaths, *, progress: Progress = print) -> RunReport:
     register_partitions(dg.DagsterInstance.get(), batches)
     progress(f"loading {len(batches)} batch(es)")
     report.batches = load_batches(batches, progress=progress)
-    report.errors += [f"batch run {r.run_id} for {r.file} failed" for r in report.batches
-                      if not r.success and not r.failed_checks]
+    report.errors += [
+        f"batch run {r.run_id} for {r.file} failed"
+        for r in report.batches
+        if not r.success and not r.failed_checks
+    ]
     log_file = paths.home / "logs" / "dbt.log"
     progress(f"rebuilding KPIs (dbt build; log: {log_file})")
     report.kpi_success, report.kpi_run_id = refresh_kpis(log_file)
     if not report.kpi_success:
-        report.errors.append(f"KPI run {report.kpi_run_id} failed: see `twin ui` → Runs for the dbt log")
+        report.errors.append(
+            f"KPI run {report.kpi_run_id} failed: see `twin ui` → Runs for the dbt log"
+        )
     return report

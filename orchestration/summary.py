@@ -31,9 +31,13 @@ def print_summary(paths: TwinPaths) -> None:
         """,
     )
     print("\nOEE by line (mean over production days)")
-    print(f"  {'line':6} {'from':10}  {'to':10}  {'avail':>6} {'perf':>6} {'qual':>6} {'OEE':>6} {'data':>6}")
+    print(
+        f"  {'line':6} {'from':10}  {'to':10}  {'avail':>6} {'perf':>6} {'qual':>6} {'OEE':>6} {'data':>6}"
+    )
     for line, first, last, a, p, q, oee, completeness in lines:
-        print(f"  {line:6} {first!s:10}  {last!s:10}  {a:6.1%} {p:6.1%} {q:6.1%} {oee:6.1%} {completeness:6.1%}")
+        print(
+            f"  {line:6} {first!s:10}  {last!s:10}  {a:6.1%} {p:6.1%} {q:6.1%} {oee:6.1%} {completeness:6.1%}"
+        )
     failures = _query(
         paths,
         """

@@ -35,18 +35,41 @@ def serve(paths: TwinPaths, *, port: int, mlflow_port: int) -> int:
 
     for wanted in (port, mlflow_port):
         if not port_is_free(wanted):
-            raise UserError(f"port {wanted} on {HOST} is in use: stop what uses it or pass "
-                            "--port / --mlflow-port")
+            raise UserError(
+                f"port {wanted} on {HOST} is in use: stop what uses it or pass "
+                "--port / --mlflow-port"
+            )
     paths.mlflow.mkdir(parents=True, exist_ok=True)
     bin_dir = Path(sys.executable).parent
     commands = [
-        [str(bin_dir / "dagster"), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-h", HOST, "-p", str(port)],
-        [str(bin_dir / "mlflow"), "server", "--backend-store-uri", mlflow_tracking_uri(paths),
-         "--default-artifact-root", str(paths.mlflow / "artifacts"), "--host", HOST, "--port", str(mlflow_port)],
+        [
+            str(bin_dir / "dagster"),
+            "dev",
+            "-w",
+            str(REPO_ROOT / "workspace.yaml"),
+            "-h",
+            HOST,
+            "-p",
+            str(port),
+        ],
+        [
+            str(bin_dir / "mlflow"),
+            "server",
+            "--backend-store-uri",
+            mlflow_tracking_uri(paths),
+            "--default-artifact-root",
+            str(paths.mlflow / "artifacts"),
+            "--host",
+            HOST,
+            "--port",
+            str(mlflow_port),
+        ],
     ]
     children = [subprocess.Popen(command, cwd=REPO_ROOT) for command in commands]
-    print(f"Dagster UI: http://{HOST}:{port}   MLflow UI: http://{HOST}:{mlflow_port}   (Ctrl-C stops both)",
-          flush=True)
+    print(
+        f"Dagster UI: http://{HOST}:{port}   MLflow UI: http://{HOST}:{mlflow_port}   (Ctrl-C stops both)",
+        flush=True,
+    )
 
     def stop(*_: object) -> None:
         for child in children:

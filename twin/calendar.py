@@ -32,7 +32,9 @@ class Window:
 def _to_utc(local_date: dt.date, clock: str, plant: Plant) -> dt.datetime:
     hours, minutes = (int(x) for x in clock.split(":"))
     extra_day = hours == 24
-    wall = dt.datetime.combine(local_date + dt.timedelta(days=extra_day), dt.time(hours % 24, minutes))
+    wall = dt.datetime.combine(
+        local_date + dt.timedelta(days=extra_day), dt.time(hours % 24, minutes)
+    )
     # fold=0 picks the first occurrence of an ambiguous wall time (autumn DST change); a wall time
     # that does not exist (spring) is shifted forward by zoneinfo, which is what a shift clock does.
     return wall.replace(tzinfo=plant.tz).astimezone(UTC).replace(tzinfo=None)
@@ -40,7 +42,9 @@ def _to_utc(local_date: dt.date, clock: str, plant: Plant) -> dt.datetime:
 
 def day_window(plant: Plant, local_date: dt.date) -> Window:
     """The site-local calendar day as a UTC interval (23, 24 or 25 hours long)."""
-    return Window("day", local_date, _to_utc(local_date, "00:00", plant), _to_utc(local_date, "24:00", plant))
+    return Window(
+        "day", local_date, _to_utc(local_date, "00:00", plant), _to_utc(local_date, "24:00", plant)
+    )
 
 
 def shift_windows(plant: Plant, first: dt.date, last: dt.date) -> list[Window]:

@@ -71,7 +71,13 @@ class TwinPaths:
         """Create the folders that must exist before anything lands or loads."""
         for source in SOURCES:
             (self.landing / source).mkdir(parents=True, exist_ok=True)
-        for folder in (self.archive, self.quarantine, self.lake, self.warehouse.parent, self.published):
+        for folder in (
+            self.archive,
+            self.quarantine,
+            self.lake,
+            self.warehouse.parent,
+            self.published,
+        ):
             folder.mkdir(parents=True, exist_ok=True)
         return self
 

@@ -207,7 +207,9 @@ def _describe(error: dict) -> str:
 def parse_plant(raw: object, *, source: str = "<plant model>") -> Plant:
     """Validate an already-parsed YAML document as a plant model."""
     if not isinstance(raw, dict):
-        raise PlantModelError(f"{source}: a plant model is a mapping with site, calendar, products, lines")
+        raise PlantModelError(
+            f"{source}: a plant model is a mapping with site, calendar, products, lines"
+        )
     try:
         return Plant.model_validate(raw)
     except ValidationError as exc:

@@ -26,23 +26,40 @@ def plant_tables(
     site = plant.site.id
     lines = pd.DataFrame(
         [
-            {"site_id": site, "line_id": line.id, "buffer_capacity": line.buffer_capacity,
-             "machine_count": len(line.machines)}
+            {
+                "site_id": site,
+                "line_id": line.id,
+                "buffer_capacity": line.buffer_capacity,
+                "machine_count": len(line.machines),
+            }
             for line in plant.lines
         ]
     )
     machines = pd.DataFrame(
         [
-            {"site_id": site, "line_id": line.id, "machine_id": m.id, "machine_type": m.type,
-             "position": position, "changeover_min": float(m.changeover_min)}
+            {
+                "site_id": site,
+                "line_id": line.id,
+                "machine_id": m.id,
+                "machine_type": m.type,
+                "position": position,
+                "changeover_min": float(m.changeover_min),
+            }
             for line in plant.lines
             for position, m in enumerate(line.machines, start=1)
         ]
     )
     tags = pd.DataFrame(
         [
-            {"machine_id": m.id, "tag": t.tag, "signal": t.signal, "unit": t.unit,
-             "period_s": float(t.period_s), "min_value": float(t.min), "max_value": float(t.max)}
+            {
+                "machine_id": m.id,
+                "tag": t.tag,
+                "signal": t.signal,
+                "unit": t.unit,
+                "period_s": float(t.period_s),
+                "min_value": float(t.min),
+                "max_value": float(t.max),
+            }
             for m, t in plant.iter_tags()
         ],
         columns=["machine_id", "tag", "signal", "unit", "period_s", "min_value", "max_value"],
@@ -56,7 +73,11 @@ def plant_tables(
     )
     maintenance = pd.DataFrame(
         [
-            {"machine_id": m.id, "every_days": float(pm.every_days), "duration_h": float(pm.duration_h)}
+            {
+                "machine_id": m.id,
+                "every_days": float(pm.every_days),
+                "duration_h": float(pm.duration_h),
+            }
             for m in plant.machines
             for pm in m.planned_maintenance
         ],
@@ -68,14 +89,24 @@ def plant_tables(
     while day <= last:
         window = day_window(plant, day)
         day_rows.append(
-            {"date": day, "day_start_utc": window.start, "day_end_utc": window.end,
-             "hours": window.hours, "is_holiday": day in holidays}
+            {
+                "date": day,
+                "day_start_utc": window.start,
+                "day_end_utc": window.end,
+                "hours": window.hours,
+                "is_holiday": day in holidays,
+            }
         )
         day += dt.timedelta(days=1)
     shifts = pd.DataFrame(
         [
-            {"date": w.local_date, "shift_name": w.name, "start_utc": w.start, "end_utc": w.end,
-             "hours": w.hours}
+            {
+                "date": w.local_date,
+                "shift_name": w.name,
+                "start_utc": w.start,
+                "end_utc": w.end,
+                "hours": w.hours,
+            }
             for w in shift_windows(plant, first, last)
         ]
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -36,7 +37,7 @@ def audit_dir(paths: TwinPaths) -> Path:
 def write_audit(paths: TwinPaths, record: dict) -> Path:
     target = audit_dir(paths) / f"{record['batch_id']}.json"
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     tmp.write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
     os.replace(tmp, target)
     return target

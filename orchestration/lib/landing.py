@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import shutil
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -118,7 +119,7 @@ def quarantine(paths: TwinPaths, batch: LandedBatch, reason: str) -> Path:
     """Copy the archived file to quarantine/<source>/ with a ``.reason.txt`` next to it."""
     target = paths.quarantine / batch.source / batch.archived.name
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     shutil.copyfile(batch.archived, tmp)
     os.replace(tmp, target)
     note = target.with_name(f"{target.name}.reason.txt")

@@ -87,10 +87,9 @@ def open_batch(con: duckdb.DuckDBPyConnection, path: Path, spec: SourceSpec) -> 
     if path.stat().st_size == 0:
         raise BadFile("empty file (0 bytes)")
     fmt = detect_format(path)
-    opened = _open_parquet(con, path, spec) if fmt == "parquet" else _open_csv(con, path, spec)
-    if opened.rows_in == 0:
-        raise BadFile("no data rows (header only)" if fmt == "csv" else "no data rows")
-    return opened
+    # A file with the right header and no rows is a valid, empty batch: a CMMS export for a day
+    # without work orders is exactly that. Only a file with no header at all is unreadable.
+    return _open_parquet(con, path, spec) if fmt == "parquet" else _open_csv(con, path, spec)
 
 
 def _check_columns(found: list[str], spec: SourceSpec, what: str) -> None:

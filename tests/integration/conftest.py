@@ -20,22 +20,47 @@ BATCH_COLUMNS = [("batch_id", pa.string()), ("loaded_at", TS)]
 # Bronze schemas, column for column as the ingest writes them (data_contracts/README.md, "The lake").
 LAKE_SCHEMAS: dict[str, pa.Schema] = {
     "historian": pa.schema(
-        [("tag", pa.string()), ("ts", TS), ("value", pa.float64()), ("quality", pa.string()),
-         *BATCH_COLUMNS]
+        [
+            ("tag", pa.string()),
+            ("ts", TS),
+            ("value", pa.float64()),
+            ("quality", pa.string()),
+            *BATCH_COLUMNS,
+        ]
     ),
     "mes_states": pa.schema(
-        [("machine_id", pa.string()), ("state", pa.string()), ("start_ts", TS), ("end_ts", TS),
-         ("reason_code", pa.string()), *BATCH_COLUMNS]
+        [
+            ("machine_id", pa.string()),
+            ("state", pa.string()),
+            ("start_ts", TS),
+            ("end_ts", TS),
+            ("reason_code", pa.string()),
+            *BATCH_COLUMNS,
+        ]
     ),
     "mes_production": pa.schema(
-        [("machine_id", pa.string()), ("start_ts", TS), ("end_ts", TS), ("product_id", pa.string()),
-         ("work_order_id", pa.string()), ("good_qty", pa.int64()), ("scrap_qty", pa.int64()),
-         *BATCH_COLUMNS]
+        [
+            ("machine_id", pa.string()),
+            ("start_ts", TS),
+            ("end_ts", TS),
+            ("product_id", pa.string()),
+            ("work_order_id", pa.string()),
+            ("good_qty", pa.int64()),
+            ("scrap_qty", pa.int64()),
+            *BATCH_COLUMNS,
+        ]
     ),
     "cmms": pa.schema(
-        [("work_order_id", pa.string()), ("machine_id", pa.string()), ("type", pa.string()),
-         ("failure_mode", pa.string()), ("reported_ts", TS), ("start_ts", TS), ("end_ts", TS),
-         *BATCH_COLUMNS]
+        [
+            ("work_order_id", pa.string()),
+            ("machine_id", pa.string()),
+            ("type", pa.string()),
+            ("failure_mode", pa.string()),
+            ("reported_ts", TS),
+            ("start_ts", TS),
+            ("end_ts", TS),
+            *BATCH_COLUMNS,
+        ]
     ),
 }
 
@@ -44,8 +69,18 @@ TINY_PLANT: dict[str, Any] = {
     "site": {"id": "SITE1", "name": "Tiny test plant", "timezone": "Europe/Berlin"},
     "calendar": {
         "shifts": [
-            {"name": "day", "start": "06:00", "end": "18:00", "days": ["mon", "tue", "wed", "thu", "fri"]},
-            {"name": "night", "start": "22:00", "end": "06:00", "days": ["mon", "tue", "wed", "thu"]},
+            {
+                "name": "day",
+                "start": "06:00",
+                "end": "18:00",
+                "days": ["mon", "tue", "wed", "thu", "fri"],
+            },
+            {
+                "name": "night",
+                "start": "22:00",
+                "end": "06:00",
+                "days": ["mon", "tue", "wed", "thu"],
+            },
         ],
         "holidays": ["2026-04-03"],
     },
@@ -55,17 +90,48 @@ TINY_PLANT: dict[str, Any] = {
             "id": "L1",
             "buffer_capacity": 5,
             "machines": [
-                {"id": "L1-M1", "type": "press", "ideal_cycle_time_s": {"P1": 30.0}, "changeover_min": 10,
-                 "planned_maintenance": [{"every_days": 28, "duration_h": 2}],
-                 "tags": [
-                     {"tag": "L1-M1.power", "signal": "power", "unit": "kW", "period_s": 60, "min": 0, "max": 100},
-                     {"tag": "L1-M1.temp", "signal": "temperature", "unit": "degC", "period_s": 60, "min": -20, "max": 200},
-                 ]},
-                {"id": "L1-M2", "type": "inspection", "ideal_cycle_time_s": {"P1": 36.0}, "changeover_min": 5,
-                 "planned_maintenance": [],
-                 "tags": [
-                     {"tag": "L1-M2.power", "signal": "power", "unit": "kW", "period_s": 60, "min": 0, "max": 50},
-                 ]},
+                {
+                    "id": "L1-M1",
+                    "type": "press",
+                    "ideal_cycle_time_s": {"P1": 30.0},
+                    "changeover_min": 10,
+                    "planned_maintenance": [{"every_days": 28, "duration_h": 2}],
+                    "tags": [
+                        {
+                            "tag": "L1-M1.power",
+                            "signal": "power",
+                            "unit": "kW",
+                            "period_s": 60,
+                            "min": 0,
+                            "max": 100,
+                        },
+                        {
+                            "tag": "L1-M1.temp",
+                            "signal": "temperature",
+                            "unit": "degC",
+                            "period_s": 60,
+                            "min": -20,
+                            "max": 200,
+                        },
+                    ],
+                },
+                {
+                    "id": "L1-M2",
+                    "type": "inspection",
+                    "ideal_cycle_time_s": {"P1": 36.0},
+                    "changeover_min": 5,
+                    "planned_maintenance": [],
+                    "tags": [
+                        {
+                            "tag": "L1-M2.power",
+                            "signal": "power",
+                            "unit": "kW",
+                            "period_s": 60,
+                            "min": 0,
+                            "max": 50,
+                        },
+                    ],
+                },
             ],
         }
     ],
@@ -90,7 +156,9 @@ class TinyLake:
         plant_dir = self.lake / "plant"
         plant_dir.mkdir(parents=True, exist_ok=True)
         for name, frame in plant_tables(plant, first, last).items():
-            pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), plant_dir / f"{name}.parquet")
+            pq.write_table(
+                pa.Table.from_pandas(frame, preserve_index=False), plant_dir / f"{name}.parquet"
+            )
 
     def write_batch(
         self, source: str, batch_id: str, rows: Iterable[Mapping[str, Any]], loaded_at: dt.datetime

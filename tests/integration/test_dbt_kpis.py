@@ -29,58 +29,138 @@ def build_scenario(lake) -> None:
 
     All times below are UTC; 2026-03-10 local is [03-09 23:00, 03-10 23:00) UTC.
     """
-    state = lambda m, s, a, b: {"machine_id": m, "state": s, "start_ts": a, "end_ts": b, "reason_code": None}  # noqa: E731
-    lake.write_batch("mes_states", "mes-1", [
-        state("L1-M1", "PLANNED_DOWNTIME", T(2026, 3, 10, 3), T(2026, 3, 10, 5)),
-        state("L1-M1", "RUNNING", T(2026, 3, 10, 5), T(2026, 3, 10, 10)),  # corrected by mes-2
-        state("L1-M1", "UNPLANNED_DOWNTIME", T(2026, 3, 10, 11), T(2026, 3, 10, 12)),
-        state("L1-M1", "SETUP", T(2026, 3, 10, 12), T(2026, 3, 10, 13)),
-        state("L1-M1", "RUNNING", T(2026, 3, 10, 13), T(2026, 3, 10, 21)),
-        state("L1-M1", "IDLE", T(2026, 3, 10, 20), T(2026, 3, 10, 22)),  # overlaps: wins 20-21
-        state("L1-M1", "OFF", T(2026, 3, 10, 22), T(2026, 3, 11, 1)),  # crosses local midnight
-        state("L1-M2", "RUNNING", T(2026, 3, 10, 5), T(2026, 3, 10, 21)),
-        state("L1-M2", "UNPLANNED_DOWNTIME", T(2026, 3, 10, 10), T(2026, 3, 10, 12, 30)),  # nested
-        state("L1-M1", "RUNNING", T(2026, 3, 28, 23), T(2026, 3, 29, 22)),  # the whole 23 h DST day
-    ], LOADED_1)
+
+    def state(m, s, a, b):
+        return {
+            "machine_id": m,
+            "state": s,
+            "start_ts": a,
+            "end_ts": b,
+            "reason_code": None,
+        }
+
+    lake.write_batch(
+        "mes_states",
+        "mes-1",
+        [
+            state("L1-M1", "PLANNED_DOWNTIME", T(2026, 3, 10, 3), T(2026, 3, 10, 5)),
+            state("L1-M1", "RUNNING", T(2026, 3, 10, 5), T(2026, 3, 10, 10)),  # corrected by mes-2
+            state("L1-M1", "UNPLANNED_DOWNTIME", T(2026, 3, 10, 11), T(2026, 3, 10, 12)),
+            state("L1-M1", "SETUP", T(2026, 3, 10, 12), T(2026, 3, 10, 13)),
+            state("L1-M1", "RUNNING", T(2026, 3, 10, 13), T(2026, 3, 10, 21)),
+            state("L1-M1", "IDLE", T(2026, 3, 10, 20), T(2026, 3, 10, 22)),  # overlaps: wins 20-21
+            state("L1-M1", "OFF", T(2026, 3, 10, 22), T(2026, 3, 11, 1)),  # crosses local midnight
+            state("L1-M2", "RUNNING", T(2026, 3, 10, 5), T(2026, 3, 10, 21)),
+            state(
+                "L1-M2", "UNPLANNED_DOWNTIME", T(2026, 3, 10, 10), T(2026, 3, 10, 12, 30)
+            ),  # nested
+            state(
+                "L1-M1", "RUNNING", T(2026, 3, 28, 23), T(2026, 3, 29, 22)
+            ),  # the whole 23 h DST day
+        ],
+        LOADED_1,
+    )
     # A later batch re-reports the same interval (same machine and start) with a corrected end.
-    lake.write_batch("mes_states", "mes-2", [
-        state("L1-M1", "RUNNING", T(2026, 3, 10, 5), T(2026, 3, 10, 11)),
-    ], LOADED_2)
+    lake.write_batch(
+        "mes_states",
+        "mes-2",
+        [
+            state("L1-M1", "RUNNING", T(2026, 3, 10, 5), T(2026, 3, 10, 11)),
+        ],
+        LOADED_2,
+    )
 
     count = lambda m, a, b, good, scrap: {  # noqa: E731
-        "machine_id": m, "start_ts": a, "end_ts": b, "product_id": "P1", "work_order_id": "WO-P",
-        "good_qty": good, "scrap_qty": scrap,
+        "machine_id": m,
+        "start_ts": a,
+        "end_ts": b,
+        "product_id": "P1",
+        "work_order_id": "WO-P",
+        "good_qty": good,
+        "scrap_qty": scrap,
     }
-    lake.write_batch("mes_production", "prod-1", [
-        count("L1-M1", T(2026, 3, 10, 5), T(2026, 3, 10, 21), 1300, 50),
-        count("L1-M2", T(2026, 3, 10, 5), T(2026, 3, 10, 21), 1200, 0),
-        count("L1-M1", T(2026, 3, 28, 23), T(2026, 3, 29, 22), 2070, 0),
-    ], LOADED_1)
+    lake.write_batch(
+        "mes_production",
+        "prod-1",
+        [
+            count("L1-M1", T(2026, 3, 10, 5), T(2026, 3, 10, 21), 1300, 50),
+            count("L1-M2", T(2026, 3, 10, 5), T(2026, 3, 10, 21), 1200, 0),
+            count("L1-M1", T(2026, 3, 28, 23), T(2026, 3, 29, 22), 2070, 0),
+        ],
+        LOADED_1,
+    )
 
     wo = lambda wid, m, kind, mode, a, b: {  # noqa: E731
-        "work_order_id": wid, "machine_id": m, "type": kind, "failure_mode": mode,
-        "reported_ts": a - dt.timedelta(minutes=5), "start_ts": a, "end_ts": b,
+        "work_order_id": wid,
+        "machine_id": m,
+        "type": kind,
+        "failure_mode": mode,
+        "reported_ts": a - dt.timedelta(minutes=5),
+        "start_ts": a,
+        "end_ts": b,
     }
-    lake.write_batch("cmms", "cmms-1", [
-        wo("WO1", "L1-M1", "CORRECTIVE", "tool_breakage", T(2026, 3, 10, 11), T(2026, 3, 10, 12)),
-        wo("WO2", "L1-M2", "CORRECTIVE", "bearing_wear", T(2026, 3, 10, 10), T(2026, 3, 10, 12, 30)),
-        wo("WO3", "L1-M1", "PREVENTIVE", None, T(2026, 3, 10, 3), T(2026, 3, 10, 5)),
-        wo("WO4", "L1-M2", "CORRECTIVE", "bearing_wear", T(2026, 3, 11, 8), None),  # still open
-    ], LOADED_1)
-    lake.write_batch("cmms", "cmms-2", [
-        wo("WO4", "L1-M2", "CORRECTIVE", "bearing_wear", T(2026, 3, 11, 8), T(2026, 3, 11, 9)),
-    ], LOADED_2)
+    lake.write_batch(
+        "cmms",
+        "cmms-1",
+        [
+            wo(
+                "WO1",
+                "L1-M1",
+                "CORRECTIVE",
+                "tool_breakage",
+                T(2026, 3, 10, 11),
+                T(2026, 3, 10, 12),
+            ),
+            wo(
+                "WO2",
+                "L1-M2",
+                "CORRECTIVE",
+                "bearing_wear",
+                T(2026, 3, 10, 10),
+                T(2026, 3, 10, 12, 30),
+            ),
+            wo("WO3", "L1-M1", "PREVENTIVE", None, T(2026, 3, 10, 3), T(2026, 3, 10, 5)),
+            wo("WO4", "L1-M2", "CORRECTIVE", "bearing_wear", T(2026, 3, 11, 8), None),  # still open
+        ],
+        LOADED_1,
+    )
+    lake.write_batch(
+        "cmms",
+        "cmms-2",
+        [
+            wo("WO4", "L1-M2", "CORRECTIVE", "bearing_wear", T(2026, 3, 11, 8), T(2026, 3, 11, 9)),
+        ],
+        LOADED_2,
+    )
 
     day_a = T(2026, 3, 9, 23)
-    sample = lambda tag, ts, value, quality="GOOD": {"tag": tag, "ts": ts, "value": value, "quality": quality}  # noqa: E731
+
+    def sample(tag, ts, value, quality="GOOD"):
+        return {
+            "tag": tag,
+            "ts": ts,
+            "value": value,
+            "quality": quality,
+        }
+
     rows = [sample("L1-M1.power", ts, 10.0) for ts in _minutes(day_a, 1440)]
     rows += [sample("L1-M1.temp", ts, 60.0) for ts in _minutes(day_a, 720)]
-    rows += [sample("L1-M1.temp", ts, 60.0, "BAD") for ts in _minutes(day_a + dt.timedelta(hours=12), 100)]
+    rows += [
+        sample("L1-M1.temp", ts, 60.0, "BAD")
+        for ts in _minutes(day_a + dt.timedelta(hours=12), 100)
+    ]
     rows += [sample("L1-M2.power", ts, 5.0) for ts in _minutes(day_a, 1440)]
-    rows += [sample("L1-M2.power", ts, 6.0) for ts in _minutes(T(2026, 3, 10, 23), 720)]  # half of 03-11
+    rows += [
+        sample("L1-M2.power", ts, 6.0) for ts in _minutes(T(2026, 3, 10, 23), 720)
+    ]  # half of 03-11
     lake.write_batch("historian", "hist-1", rows, LOADED_1)
     # A re-export of the first hour of L1-M2.power: deduplicated, not counted twice.
-    lake.write_batch("historian", "hist-2", [sample("L1-M2.power", ts, 5.0) for ts in _minutes(day_a, 60)], LOADED_2)
+    lake.write_batch(
+        "historian",
+        "hist-2",
+        [sample("L1-M2.power", ts, 5.0) for ts in _minutes(day_a, 60)],
+        LOADED_2,
+    )
 
 
 def run_dbt_build(tmp_path: Path) -> None:
@@ -89,13 +169,29 @@ def run_dbt_build(tmp_path: Path) -> None:
     dbt = Path(sys.executable).with_name("dbt")
     target = tmp_path / "dbt_target"
     proc = subprocess.run(
-        [str(dbt), "build", "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
-         "--target-path", str(target), "--log-path", str(tmp_path / "dbt_logs"), "--no-use-colors"],
-        capture_output=True, text=True, timeout=120, check=False,
+        [
+            str(dbt),
+            "build",
+            "--project-dir",
+            str(DBT_PROJECT),
+            "--profiles-dir",
+            str(DBT_PROJECT),
+            "--target-path",
+            str(target),
+            "--log-path",
+            str(tmp_path / "dbt_logs"),
+            "--no-use-colors",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-2000:]
     results = json.loads((target / "run_results.json").read_text())["results"]
-    not_ok = [(r["unique_id"], r["status"]) for r in results if r["status"] not in {"success", "pass"}]
+    not_ok = [
+        (r["unique_id"], r["status"]) for r in results if r["status"] not in {"success", "pass"}
+    ]
     assert not not_ok, not_ok
     kinds = {r["unique_id"].split(".")[0] for r in results}
     assert {"model", "test", "unit_test"} <= kinds, kinds
@@ -126,50 +222,116 @@ def _check(row: dict, **expected: float | None) -> None:
 
 
 def test_kpi_marts_match_hand_computed_values(warehouse: duckdb.DuckDBPyConnection) -> None:
-    machine = _rows(warehouse, "select machine_id, cast(date as varchar), * from marts.fct_machine_kpis_daily")
-    line = _rows(warehouse, "select line_id, cast(date as varchar), * from marts.fct_line_kpis_daily")
+    machine = _rows(
+        warehouse, "select machine_id, cast(date as varchar), * from marts.fct_machine_kpis_daily"
+    )
+    line = _rows(
+        warehouse, "select line_id, cast(date as varchar), * from marts.fct_line_kpis_daily"
+    )
 
-    assert set(machine) == {(m, d) for m in ("L1-M1", "L1-M2") for d in ("2026-03-10", "2026-03-11", "2026-03-29")}
+    assert set(machine) == {
+        (m, d) for m in ("L1-M1", "L1-M2") for d in ("2026-03-10", "2026-03-11", "2026-03-29")
+    }
 
     # L1-M1 on 03-10: RUNNING 6 h (corrected interval) + 7 h (13-20, IDLE wins 20-21), IDLE 2, SETUP 1,
     # UNPLANNED 1, PLANNED 2, OFF 1 (22-23, the rest of the OFF interval falls on 03-11).
-    _check(machine["L1-M1", "2026-03-10"],
-           planned_busy_hours=17, production_hours=13, setup_hours=1, unplanned_downtime_hours=1,
-           planned_downtime_hours=2, produced_qty=1350, good_qty=1300,
-           availability=13 / 17, performance=(1350 * 30 / 3600) / 13, quality=1300 / 1350,
-           oee=(13 / 17) * ((1350 * 30 / 3600) / 13) * (1300 / 1350),
-           first_pass_yield=1300 / 1350, scrap_rate=50 / 1350,
-           energy_kwh=240, energy_kwh_per_unit=240 / 1350,
-           data_completeness=(1440 + 720) / 2880, mtbf_hours=24 - 1, mttr_hours=1)
+    _check(
+        machine["L1-M1", "2026-03-10"],
+        planned_busy_hours=17,
+        production_hours=13,
+        setup_hours=1,
+        unplanned_downtime_hours=1,
+        planned_downtime_hours=2,
+        produced_qty=1350,
+        good_qty=1300,
+        availability=13 / 17,
+        performance=(1350 * 30 / 3600) / 13,
+        quality=1300 / 1350,
+        oee=(13 / 17) * ((1350 * 30 / 3600) / 13) * (1300 / 1350),
+        first_pass_yield=1300 / 1350,
+        scrap_rate=50 / 1350,
+        energy_kwh=240,
+        energy_kwh_per_unit=240 / 1350,
+        data_completeness=(1440 + 720) / 2880,
+        mtbf_hours=24 - 1,
+        mttr_hours=1,
+    )
     # L1-M2 on 03-10: a stop nested inside a run: RUNNING 13.5 h, UNPLANNED 2.5 h; 1200 parts × 36 s.
-    _check(machine["L1-M2", "2026-03-10"],
-           planned_busy_hours=16, production_hours=13.5, unplanned_downtime_hours=2.5,
-           availability=13.5 / 16, performance=12 / 13.5, quality=1, oee=0.75,
-           energy_kwh=120, energy_kwh_per_unit=0.1, data_completeness=1, mtbf_hours=21.5, mttr_hours=2.5)
+    _check(
+        machine["L1-M2", "2026-03-10"],
+        planned_busy_hours=16,
+        production_hours=13.5,
+        unplanned_downtime_hours=2.5,
+        availability=13.5 / 16,
+        performance=12 / 13.5,
+        quality=1,
+        oee=0.75,
+        energy_kwh=120,
+        energy_kwh_per_unit=0.1,
+        data_completeness=1,
+        mtbf_hours=21.5,
+        mttr_hours=2.5,
+    )
     # L1-M1 on 03-11: only the 2 h OFF tail crossing midnight: no planned busy time, nothing made.
-    _check(machine["L1-M1", "2026-03-11"],
-           planned_busy_hours=0, availability=None, oee=None, produced_qty=0,
-           data_completeness=0, energy_kwh=None, mtbf_hours=48 - 1, mttr_hours=1)
+    _check(
+        machine["L1-M1", "2026-03-11"],
+        planned_busy_hours=0,
+        availability=None,
+        oee=None,
+        produced_qty=0,
+        data_completeness=0,
+        energy_kwh=None,
+        mtbf_hours=48 - 1,
+        mttr_hours=1,
+    )
     assert "no planned busy time" in machine["L1-M1", "2026-03-11"]["kpi_note"]
     # L1-M2 on 03-11: historian + CMMS, no MES: MES KPIs null with the reason; reliability and
     # completeness still there (WO4 closed by the second CMMS batch: 1 h).
-    _check(machine["L1-M2", "2026-03-11"],
-           availability=None, performance=None, quality=None, oee=None, produced_qty=None,
-           planned_busy_hours=None, energy_kwh=72, energy_kwh_per_unit=None, data_completeness=0.5,
-           mtbf_hours=(48 - 3.5) / 2, mttr_hours=1.75)
+    _check(
+        machine["L1-M2", "2026-03-11"],
+        availability=None,
+        performance=None,
+        quality=None,
+        oee=None,
+        produced_qty=None,
+        planned_busy_hours=None,
+        energy_kwh=72,
+        energy_kwh_per_unit=None,
+        data_completeness=0.5,
+        mtbf_hours=(48 - 3.5) / 2,
+        mttr_hours=1.75,
+    )
     assert "no MES state data for this day" in machine["L1-M2", "2026-03-11"]["kpi_note"]
     # L1-M1 on 2026-03-29 (spring DST change): the day is 23 h, RUNNING all of it.
-    _check(machine["L1-M1", "2026-03-29"],
-           calendar_hours=23, production_hours=23, planned_busy_hours=23, availability=1,
-           performance=0.75, quality=1, oee=0.75, produced_qty=2070,
-           mtbf_hours=(20 * 24 - 1 - 1) / 1, mttr_hours=1)
+    _check(
+        machine["L1-M1", "2026-03-29"],
+        calendar_hours=23,
+        production_hours=23,
+        planned_busy_hours=23,
+        availability=1,
+        performance=0.75,
+        quality=1,
+        oee=0.75,
+        produced_qty=2070,
+        mtbf_hours=(20 * 24 - 1 - 1) / 1,
+        mttr_hours=1,
+    )
 
     # Line rows: OEE, hours and quantities of the output machine (L1-M2); rolled yield; summed energy.
-    _check(line["L1", "2026-03-10"],
-           machine_id=None, oee=0.75, availability=13.5 / 16, produced_qty=1200,
-           first_pass_yield=1300 / 1350, scrap_rate=50 / 1350, energy_kwh=360,
-           energy_kwh_per_unit=0.3, data_completeness=0.875, mtbf_hours=(24 - 3.5) / 2,
-           mttr_hours=1.75)
+    _check(
+        line["L1", "2026-03-10"],
+        machine_id=None,
+        oee=0.75,
+        availability=13.5 / 16,
+        produced_qty=1200,
+        first_pass_yield=1300 / 1350,
+        scrap_rate=50 / 1350,
+        energy_kwh=360,
+        energy_kwh_per_unit=0.3,
+        data_completeness=0.875,
+        mtbf_hours=(24 - 3.5) / 2,
+        mttr_hours=1.75,
+    )
     _check(line["L1", "2026-03-11"], oee=None, availability=None, mtbf_hours=(48 - 4.5) / 3)
     assert "no MES state data" in line["L1", "2026-03-11"]["kpi_note"]
 
@@ -182,7 +344,19 @@ def test_kpi_marts_match_hand_computed_values(warehouse: duckdb.DuckDBPyConnecti
         ("WO2", "L1-M2", "bearing_wear", 2.5, False),
         ("WO4", "L1-M2", "bearing_wear", 1.0, False),
     ]
-    completeness = _rows(warehouse, "select tag, cast(date as varchar), * from marts.fct_tag_completeness_daily")
-    _check(completeness["L1-M2.power", "2026-03-10"], expected_samples=1440, samples_received=1440, completeness=1)
-    _check(completeness["L1-M1.temp", "2026-03-10"], samples_received=820, good_samples=720, completeness=0.5)
+    completeness = _rows(
+        warehouse, "select tag, cast(date as varchar), * from marts.fct_tag_completeness_daily"
+    )
+    _check(
+        completeness["L1-M2.power", "2026-03-10"],
+        expected_samples=1440,
+        samples_received=1440,
+        completeness=1,
+    )
+    _check(
+        completeness["L1-M1.temp", "2026-03-10"],
+        samples_received=820,
+        good_samples=720,
+        completeness=0.5,
+    )
     _check(completeness["L1-M1.power", "2026-03-29"], expected_samples=23 * 60, completeness=0)

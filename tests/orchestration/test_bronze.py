@@ -166,7 +166,6 @@ def test_non_utf8_row_is_rejected(paths, plant):
     ("content", "reason"),
     [
         ("", "empty file (0 bytes)"),
-        ("tag,ts,value,quality\n", "no data rows (header only)"),
         (
             "tag,time,value,quality\nL1-M01.spindle_temp,2026-03-02T06:00:00Z,1,GOOD\n",
             "wrong header",
@@ -188,6 +187,26 @@ def test_unreadable_files_are_quarantined_and_others_still_load(paths, plant, co
     assert (quarantined.parent / f"{quarantined.name}.reason.txt").read_text().startswith(reason)
     assert not (paths.lake / "historian" / f"{audit['batch_id']}.parquet").exists()
     assert outcomes["good.csv"].audit["status"] == "loaded"
+
+
+@pytest.mark.parametrize("source", ["cmms", "historian"])
+def test_a_header_only_file_is_an_empty_batch_not_a_bad_one(paths, plant, source):
+    # A day without work orders exports just the header: nothing is wrong with that file.
+    header = {
+        "cmms": "work_order_id,machine_id,type,failure_mode,reported_ts,start_ts,end_ts\n",
+        "historian": "tag,ts,value,quality\n",
+    }[source]
+    land(paths, source, "empty_day.csv", header)
+    outcome = load_all(paths, plant)["empty_day.csv"]
+    assert outcome.audit["status"] == "loaded"
+    assert (
+        outcome.audit["rows_in"],
+        outcome.audit["rows_loaded"],
+        outcome.audit["rows_rejected"],
+    ) == (0, 0, 0)
+    assert outcome.contract is not None
+    assert outcome.contract.success
+    assert (paths.lake / source / f"{outcome.audit['batch_id']}.parquet").exists()
 
 
 def test_wrong_types_in_csv_are_row_rejects(paths, plant):

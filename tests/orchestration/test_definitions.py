@@ -21,14 +21,19 @@ def test_every_source_has_a_partitioned_ingest_asset_with_blocking_checks(defini
         assert node.partitions_def.name == f"{source}_batches"
         checks = {check.name: check for check in definitions.resolve_assets_def(key).check_specs}
         assert checks[f"{source}_batch_contract"].blocking
-    historian_checks = {c.name for c in definitions.resolve_assets_def(dg.AssetKey(["raw", "historian"])).check_specs}
+    historian_checks = {
+        c.name
+        for c in definitions.resolve_assets_def(dg.AssetKey(["raw", "historian"])).check_specs
+    }
     assert "historian_tag_completeness" in historian_checks
 
 
 def test_dbt_kpi_marts_depend_on_the_ingest_assets(definitions) -> None:
     graph = definitions.resolve_asset_graph()
     machine_kpis = dg.AssetKey(["marts", "fct_machine_kpis_daily"])
-    upstream = graph.upstream_key_closure(machine_kpis) if hasattr(graph, "upstream_key_closure") else None
+    upstream = (
+        graph.upstream_key_closure(machine_kpis) if hasattr(graph, "upstream_key_closure") else None
+    )
     if upstream is None:
         upstream = set()
         frontier = {machine_kpis}

@@ -19,7 +19,9 @@ def _evaluate(instance: dg.DagsterInstance, paths: TwinPaths) -> dg.SensorResult
 def test_a_landed_file_is_archived_registered_and_requested_once(twin_env) -> None:
     paths = TwinPaths(twin_env).ensure()
     (paths.landing_dir("historian") / "h1.csv").write_text(HISTORIAN_CSV)
-    (paths.landing_dir("historian") / "h2.csv.tmp").write_text(HISTORIAN_CSV + "x")  # still being written
+    (paths.landing_dir("historian") / "h2.csv.tmp").write_text(
+        HISTORIAN_CSV + "x"
+    )  # still being written
     with dg.instance_for_test() as instance:
         first = _evaluate(instance, paths)
         assert len(first.run_requests) == 1
@@ -27,7 +29,9 @@ def test_a_landed_file_is_archived_registered_and_requested_once(twin_env) -> No
         assert request.job_name == "ingest_historian_job"
         assert request.run_key == request.partition_key
         assert len(request.partition_key) == 64  # sha256 of the content
-        assert [r.partitions_def_name for r in first.dynamic_partitions_requests] == ["historian_batches"]
+        assert [r.partitions_def_name for r in first.dynamic_partitions_requests] == [
+            "historian_batches"
+        ]
         assert not (paths.landing_dir("historian") / "h1.csv").exists()
         assert (paths.landing_dir("historian") / "h2.csv.tmp").exists()
         instance.add_dynamic_partitions("historian_batches", [request.partition_key])

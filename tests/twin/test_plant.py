@@ -52,21 +52,31 @@ def test_a_duplicate_machine_id_is_an_error(demo_raw) -> None:
 def test_a_duplicate_tag_is_an_error(demo_raw) -> None:
     machine = demo_raw["lines"][0]["machines"][0]
     machine["tags"].append(copy.deepcopy(machine["tags"][0]))
-    with pytest.raises(PlantModelError, match="duplicate id.* in tags"):
+    with pytest.raises(PlantModelError, match=r"duplicate id.* in tags"):
         parse_plant(demo_raw)
 
 
 def test_a_tag_outside_any_machine_is_an_error(demo_raw) -> None:
-    demo_raw["tags"] = [{"tag": "X.temp", "signal": "temperature", "unit": "degC", "period_s": 5,
-                         "min": 0, "max": 1}]
-    with pytest.raises(PlantModelError, match="unknown key 'tags'.*under the machine"):
+    demo_raw["tags"] = [
+        {
+            "tag": "X.temp",
+            "signal": "temperature",
+            "unit": "degC",
+            "period_s": 5,
+            "min": 0,
+            "max": 1,
+        }
+    ]
+    with pytest.raises(PlantModelError, match=r"unknown key 'tags'.*under the machine"):
         parse_plant(demo_raw)
 
 
 def test_a_tag_filed_under_the_wrong_machine_is_an_error(demo_raw) -> None:
     tag = demo_raw["lines"][0]["machines"][1]["tags"].pop(0)
     demo_raw["lines"][0]["machines"][0]["tags"].append(tag)
-    with pytest.raises(PlantModelError, match="listed under machine 'L1-M01' but names machine 'L1-M02'"):
+    with pytest.raises(
+        PlantModelError, match="listed under machine 'L1-M01' but names machine 'L1-M02'"
+    ):
         parse_plant(demo_raw)
 
 
@@ -79,7 +89,7 @@ def test_a_non_positive_cycle_time_is_an_error(demo_raw, seconds) -> None:
 
 def test_a_cycle_time_for_an_unknown_product_is_an_error(demo_raw) -> None:
     demo_raw["lines"][0]["machines"][0]["ideal_cycle_time_s"]["P999"] = 10
-    with pytest.raises(PlantModelError, match="unknown product.*P999"):
+    with pytest.raises(PlantModelError, match=r"unknown product.*P999"):
         parse_plant(demo_raw)
 
 

@@ -23,11 +23,23 @@ def contract_check_name(source: str) -> str:
 
 def _build(source: str) -> dg.AssetsDefinition:
     key = dg.AssetKey(["raw", source])
-    checks = [dg.AssetCheckSpec(contract_check_name(source), asset=key, blocking=True,
-                                description=f"The loaded {source} rows satisfy the landing contract (GX suite).")]
+    checks = [
+        dg.AssetCheckSpec(
+            contract_check_name(source),
+            asset=key,
+            blocking=True,
+            description=f"The loaded {source} rows satisfy the landing contract (GX suite).",
+        )
+    ]
     if source == "historian":
-        checks.append(dg.AssetCheckSpec("historian_tag_completeness", asset=key, blocking=True,
-                                        description="Every tag delivered at least 95 % of its expected samples."))
+        checks.append(
+            dg.AssetCheckSpec(
+                "historian_tag_completeness",
+                asset=key,
+                blocking=True,
+                description="Every tag delivered at least 95 % of its expected samples.",
+            )
+        )
 
     @dg.asset(
         key=key,
@@ -40,12 +52,15 @@ def _build(source: str) -> dg.AssetsDefinition:
     )
     def _asset(context: dg.AssetExecutionContext, twin: TwinHome) -> dg.MaterializeResult:
         batch = landing.find_batch(twin.paths, context.partition_key)
-        outcome = bronze.load_batch(twin.paths, twin.plant(), batch,
-                                    completeness_threshold=COMPLETENESS_THRESHOLD)
+        outcome = bronze.load_batch(
+            twin.paths, twin.plant(), batch, completeness_threshold=COMPLETENESS_THRESHOLD
+        )
         audit = outcome.audit
         results = [contract_check_result(contract_check_name(source), audit, outcome.contract)]
         if source == "historian":
-            results.append(completeness_check_result("historian_tag_completeness", outcome.completeness))
+            results.append(
+                completeness_check_result("historian_tag_completeness", outcome.completeness)
+            )
         return dg.MaterializeResult(
             metadata={
                 "file": audit["file"],

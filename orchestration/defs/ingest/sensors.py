@@ -22,11 +22,17 @@ def landing_files_sensor(context: dg.SensorEvaluationContext, twin: TwinHome) ->
     requests, partition_requests = [], []
     for source, partitions in BATCH_PARTITIONS.items():
         known = set(context.instance.get_dynamic_partitions(partitions.name))
-        new = [b.batch_id for b in landing.archived_batches(twin.paths, source) if b.batch_id not in known]
+        new = [
+            b.batch_id
+            for b in landing.archived_batches(twin.paths, source)
+            if b.batch_id not in known
+        ]
         if new:
             partition_requests.append(partitions.build_add_request(new))
         requests += [
-            dg.RunRequest(run_key=batch_id, partition_key=batch_id, job_name=ingest_job_name(source))
+            dg.RunRequest(
+                run_key=batch_id, partition_key=batch_id, job_name=ingest_job_name(source)
+            )
             for batch_id in new
         ]
     if claimed:

@@ -1,0 +1,171 @@
+"""The whole graph on generated data, through Dagster: `twin generate`, then `twin run`."""
+
+import json
+import shutil
+from concurrent.futures import ProcessPoolExecutor
+
+import dagster as dg
+import duckdb
+import pytest
+
+from orchestration.cli import main
+from orchestration.runner import refresh_kpis
+from twin.paths import TwinPaths
+
+pytestmark = pytest.mark.integration
+# Thursday to Sunday 2026-03-29, the spring DST change (a 23 h day); seed 3 delivers one MES
+# production file late, for 2026-03-26.
+START, DAYS, SEED = "2026-03-26", 4, 3
+
+
+def _query(paths: TwinPaths, sql: str) -> list[tuple]:
+    with duckdb.connect(str(paths.warehouse), read_only=True) as connection:
+        return connection.execute(sql).fetchall()
+
+
+def _batches(capsys) -> list[dict]:
+    capsys.readouterr()
+    assert main(["batches", "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.fixture(scope="module")
+def pipeline_root(tmp_path_factory):
+    return tmp_path_factory.mktemp("pipeline")
+
+
+@pytest.fixture(autouse=True)
+def pipeline_env(pipeline_root, monkeypatch):
+    """Every test in this module works on the one twin the module fixture built."""
+    monkeypatch.setenv("TWIN_HOME", str(pipeline_root / "home"))
+    monkeypatch.setenv("DAGSTER_HOME", str(pipeline_root / "dagster"))
+
+
+@pytest.fixture(scope="module")
+def first_run(pipeline_root):
+    """Four generated days run through the twin, with the late file held back for later."""
+    root = pipeline_root
+    paths = TwinPaths(root / "home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TWIN_HOME", str(paths.home))
+        patch.setenv("DAGSTER_HOME", str(root / "dagster"))
+        assert main(["generate", "--days", str(DAYS), "--start", START, "--seed", str(SEED)]) == 0
+        late = sorted(paths.landing.rglob("*_late*"))
+        assert late, "the generator was expected to deliver a late file for this seed"
+        held_back = root / "held_back"
+        held_back.mkdir()
+        for file in late:
+            shutil.move(file, held_back / f"{file.parent.name}__{file.name}")
+        landed = sorted(p.name for p in paths.landing.rglob("*") if p.is_file())
+        assert main(["run"]) == 0
+        yield paths, landed, held_back
+
+
+def test_every_landed_file_is_audited_and_accounted_for(first_run, capsys) -> None:
+    paths, landed, _ = first_run
+    records = _batches(capsys)
+    audit = [json.loads(p.read_text()) for p in paths.lake.glob("batches/*.json")]
+    # Files with identical content (e.g. two header-only CMMS files for a weekend) are one batch.
+    seen = [r["file"] for r in records] + [
+        d["file"] for r in audit for d in r.get("duplicates", [])
+    ]
+    assert sorted(seen) == landed
+    for record in records:
+        assert set(record) == {
+            "batch_id",
+            "source",
+            "file",
+            "status",
+            "rows_in",
+            "rows_loaded",
+            "rows_rejected",
+            "reason",
+        }
+        assert record["rows_in"] == record["rows_loaded"] + record["rows_rejected"]
+        assert record["status"] in {"loaded", "partially rejected", "quarantined"}
+    rejected = sum(r["rows_rejected"] for r in records)
+    assert rejected > 0  # the generator injects duplicates and out-of-range spikes
+    assert (
+        _query(
+            paths,
+            "select count(*) from read_parquet('" + str(paths.lake) + "/rejects/*/*.parquet')",
+        )[0][0]
+        == rejected
+    )
+
+
+def test_kpis_are_built_for_every_machine_day(first_run) -> None:
+    paths, _, _ = first_run
+    machine_days, with_oee, low, high = _query(
+        paths, "select count(*), count(oee), min(oee), max(oee) from marts.fct_machine_kpis_daily"
+    )[0]
+    assert machine_days == 18 * DAYS
+    assert with_oee == 18 * 2  # Thursday and Friday have shifts; the weekend has none
+    assert 0 < low <= high <= 1
+    # The DST day is 23 hours long: data completeness is measured against 23 h of samples.
+    (completeness,) = _query(
+        paths,
+        "select min(data_completeness) from marts.fct_machine_kpis_daily where date = '2026-03-29'",
+    )[0]
+    assert completeness > 0.9
+
+
+def test_every_run_is_recorded_in_the_dagster_instance(first_run, capsys) -> None:
+    # Files with identical content are one batch: count batches, not files.
+    records = _batches(capsys)
+    with dg.DagsterInstance.get() as instance:
+        runs = instance.get_runs()
+    jobs = [run.job_name for run in runs]
+    assert jobs.count("kpi_job") == 1
+    assert len([j for j in jobs if j.startswith("ingest_")]) == len(records)
+
+
+def test_a_late_file_updates_that_days_kpis(first_run) -> None:
+    paths, _, held_back = first_run
+    sql = (
+        "select sum(produced_qty) from marts.fct_machine_kpis_daily "
+        "where date = '2026-03-26' and produced_qty is not null"
+    )
+    (before,) = _query(paths, sql)[0]
+    for file in held_back.iterdir():
+        source, name = file.name.split("__", 1)
+        shutil.move(file, paths.landing_dir(source) / name)
+    assert main(["run"]) == 0
+    (after,) = _query(paths, sql)[0]
+    assert after > before
+
+
+def _kpi_refresh(args) -> tuple[bool, str]:
+    home, dagster_home, log = args
+    import os
+
+    os.environ.update(TWIN_HOME=home, DAGSTER_HOME=dagster_home)
+    from pathlib import Path
+
+    return refresh_kpis(Path(log))
+
+
+def test_parallel_runs_never_fight_over_the_warehouse(first_run) -> None:
+    # Two KPI refreshes at once: the "warehouse" concurrency pool (limit 1) queues the second dbt
+    # step until the first has released DuckDB's single writer lock.
+    paths, _, _ = first_run
+    import os
+
+    jobs = [
+        (str(paths.home), os.environ["DAGSTER_HOME"], str(paths.home / "logs" / f"p{i}.log"))
+        for i in range(2)
+    ]
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(_kpi_refresh, jobs))
+    assert all(ok for ok, _ in results)
+    with dg.DagsterInstance.get() as instance:
+        spans = []
+        for _, run_id in results:
+            events = {
+                e.dagster_event.event_type_value: e.timestamp
+                for e in instance.all_logs(run_id)
+                if e.dagster_event and e.step_key == "twin_dbt_models"
+            }
+            spans.append((events["STEP_START"], events["STEP_SUCCESS"]))
+    first, second = sorted(spans)
+    assert second[0] >= first[1]  # the dbt steps did not overlap
