@@ -106,7 +106,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         for error in report.errors:
             print(f"error: {error}", file=sys.stderr)
         return 1
-    print(f"KPIs rebuilt (Dagster run {report.kpi_run_id}).")
+    print("done: " + ", ".join(f"{stage.name} ({stage.run_id[:8]})" for stage in report.stages))
     return 0
 
 

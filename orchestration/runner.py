@@ -38,17 +38,31 @@ class BatchRun:
 
 
 @dataclass
+class StageRun:
+    """One Dagster run of a stage after ingest (KPIs, model, scenarios, publication)."""
+
+    name: str
+    success: bool
+    run_id: str
+    blocked_by: list[str]  # failed blocking checks (ERROR): the stage's downstream did not run
+    warnings: list[str]  # failed checks with WARN severity
+    materialized: set[str]
+
+
+@dataclass
 class RunReport:
     batches: list[BatchRun] = field(default_factory=list)
-    kpi_success: bool = False
-    kpi_run_id: str | None = None
+    stages: list[StageRun] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
     @property
     def success(self) -> bool:
-        # A failed blocking check on one batch stops that batch's downstream, not the whole twin:
-        # the run succeeds when every batch run finished and the KPIs were rebuilt.
-        return self.kpi_success and not self.errors
+        # A failed blocking check stops what depends on it (a batch's load, a model's promotion);
+        # it is reported, not an error. Errors are runs that failed for any other reason.
+        return bool(self.stages) and not self.errors
+
+    def stage(self, name: str) -> StageRun | None:
+        return next((s for s in self.stages if s.name == name), None)
 
 
 @cache
@@ -130,13 +144,25 @@ def _stdout_to(log_file: Path) -> Iterator[None]:
             os.close(saved)
 
 
-def refresh_kpis(log_file: Path) -> tuple[bool, str]:
-    job = _definitions().resolve_job_def("kpi_job")
+def run_stage(job_name: str, log_file: Path) -> StageRun:
+    """Run one job in this process against the instance; its stdout (dbt's log) goes to log_file."""
+    job = _definitions().resolve_job_def(job_name)
     with _stdout_to(log_file):
         result = job.execute_in_process(
             instance=dg.DagsterInstance.get(), run_config=QUIET, raise_on_error=False
         )
-    return result.success, result.run_id
+    failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
+    blocked = [e.check_name for e in failed if e.severity == dg.AssetCheckSeverity.ERROR]
+    warnings = [e.check_name for e in failed if e.severity != dg.AssetCheckSeverity.ERROR]
+    materialized = {
+        event.asset_key.to_user_string() for event in result.get_asset_materialization_events()
+    }
+    return StageRun(job_name, result.success, result.run_id, blocked, warnings, materialized)
+
+
+def refresh_kpis(log_file: Path) -> tuple[bool, str]:
+    stage = run_stage("kpi_job", log_file)
+    return stage.success, stage.run_id
 
 
 def run_twin(paths: TwinPaths, *, progress: Progress = print) -> RunReport:
@@ -157,11 +183,39 @@ def run_twin(paths: TwinPaths, *, progress: Progress = print) -> RunReport:
         for r in report.batches
         if not r.success and not r.failed_checks
     ]
-    log_file = paths.home / "logs" / "dbt.log"
-    progress(f"rebuilding KPIs (dbt build; log: {log_file})")
-    report.kpi_success, report.kpi_run_id = refresh_kpis(log_file)
-    if not report.kpi_success:
-        report.errors.append(
-            f"KPI run {report.kpi_run_id} failed: see `twin ui` → Runs for the dbt log"
-        )
+    log_file = paths.home / "logs" / "runs.log"
+    for job_name, what in STAGES:
+        progress(f"{what} ...")
+        stage = run_stage(job_name, log_file)
+        report.stages.append(stage)
+        _report_stage(stage, report, progress)
+        if job_name == "kpi_job" and not stage.success:
+            break  # nothing downstream can be trusted without the KPIs and features
+    if report.stage("failure_model_retrain_job") and "ml/machine_failure_risk_scores" not in (
+        report.stage("failure_model_retrain_job").materialized
+    ):
+        # The gate refused the challenger, so the run stopped before scoring: score with the
+        # current champion (or the reliability fallback) anyway, the planners need today's risk.
+        stage = run_stage("failure_risk_scoring_job", log_file)
+        report.stages.append(stage)
+        _report_stage(stage, report, progress)
     return report
+
+
+# Stages after ingest, in order: (job, what the terminal says while it runs).
+STAGES = (
+    ("kpi_job", "rebuilding KPIs and features (dbt build)"),
+    ("failure_model_retrain_job", "retraining the failure-risk model (MLflow), gate, scoring"),
+)
+
+
+def _report_stage(stage: StageRun, report: RunReport, progress: Progress) -> None:
+    if stage.blocked_by:
+        progress(f"  blocked by failed check(s): {', '.join(stage.blocked_by)}")
+    if stage.warnings:
+        progress(f"  warnings: {', '.join(stage.warnings)}")
+    if not stage.success and not stage.blocked_by:
+        report.errors.append(
+            f"{stage.name} run {stage.run_id} failed: see the Dagster UI (twin ui) → Runs, "
+            f"or {stage.name}'s log"
+        )

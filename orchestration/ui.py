@@ -25,10 +25,6 @@ def port_is_free(port: int) -> bool:
     return True
 
 
-def mlflow_tracking_uri(paths: TwinPaths) -> str:
-    return f"sqlite:///{paths.mlflow / 'mlflow.db'}"
-
-
 def serve(paths: TwinPaths, *, port: int, mlflow_port: int) -> int:
     """Run both UIs until interrupted; SIGINT/SIGTERM stop everything started here."""
     from orchestration.cli import UserError
@@ -56,9 +52,9 @@ def serve(paths: TwinPaths, *, port: int, mlflow_port: int) -> int:
             str(bin_dir / "mlflow"),
             "server",
             "--backend-store-uri",
-            mlflow_tracking_uri(paths),
+            paths.mlflow_tracking_uri,
             "--default-artifact-root",
-            str(paths.mlflow / "artifacts"),
+            str(paths.mlflow_artifacts),
             "--host",
             HOST,
             "--port",

@@ -57,6 +57,14 @@ class TwinPaths:
         return self.home / "mlflow"
 
     @property
+    def mlflow_tracking_uri(self) -> str:
+        return f"sqlite:///{self.mlflow / 'mlflow.db'}"
+
+    @property
+    def mlflow_artifacts(self) -> Path:
+        return self.mlflow / "artifacts"
+
+    @property
     def published(self) -> Path:
         return self.home / "published"
 

@@ -6,7 +6,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from orchestration.lib.dbt_project import get_dbt_project
-from orchestration.lib.resources import TwinHome
+from orchestration.lib.resources import ModelRegistry, TwinHome
 from twin.paths import TwinPaths, plant_path
 
 
@@ -20,5 +20,12 @@ def resources() -> dg.Definitions:
         resources={
             "twin": TwinHome(home=str(home), plant_file=str(plant_path())),
             "dbt": DbtCliResource(project_dir=get_dbt_project()),
+            "model_registry": ModelRegistry(
+                tracking_uri=os.environ.get("MLFLOW_TRACKING_URI")
+                or TwinPaths(home).mlflow_tracking_uri,
+                artifact_root=str(TwinPaths(home).mlflow_artifacts),
+                review_required=os.environ.get("TWIN_MODEL_REVIEW", "").lower()
+                in {"1", "true", "yes"},
+            ),
         }
     )

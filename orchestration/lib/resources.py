@@ -6,6 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from ml.registry import FailureModelRegistry
 from twin.paths import TwinPaths
 from twin.plant import Plant, load_plant
 
@@ -22,3 +23,15 @@ class TwinHome(dg.ConfigurableResource):
 
     def plant(self) -> Plant:
         return load_plant(self.plant_file)
+
+
+class ModelRegistry(dg.ConfigurableResource):
+    """The MLflow tracking store and model registry (SQLite under TWIN_HOME by default)."""
+
+    tracking_uri: str
+    artifact_root: str
+    # Reviewer mode: a challenger that passed the gate waits for a reviewer's `review=approved` tag.
+    review_required: bool = False
+
+    def registry(self) -> FailureModelRegistry:
+        return FailureModelRegistry(self.tracking_uri, artifact_root=self.artifact_root)

@@ -2,8 +2,8 @@
 
 import dagster as dg
 
+from orchestration.defs import jobs
 from orchestration.defs.ingest.partitions import BATCH_PARTITIONS
-from orchestration.defs.jobs import ingest_job_name, ingest_jobs
 from orchestration.lib import landing
 from orchestration.lib.resources import TwinHome
 
@@ -12,7 +12,7 @@ from orchestration.lib.resources import TwinHome
     name="landing_files_sensor",
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    jobs=ingest_jobs,
+    jobs=jobs.ingest_jobs,
 )
 def landing_files_sensor(context: dg.SensorEvaluationContext, twin: TwinHome) -> dg.SensorResult:
     """Archive every complete file in landing/<source>/ and request one load run per new batch."""
@@ -31,7 +31,7 @@ def landing_files_sensor(context: dg.SensorEvaluationContext, twin: TwinHome) ->
             partition_requests.append(partitions.build_add_request(new))
         requests += [
             dg.RunRequest(
-                run_key=batch_id, partition_key=batch_id, job_name=ingest_job_name(source)
+                run_key=batch_id, partition_key=batch_id, job_name=jobs.ingest_job_name(source)
             )
             for batch_id in new
         ]

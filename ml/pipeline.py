@@ -1,0 +1,161 @@
+"""The retrain → evaluate → register → gate → score flow, as plain functions the Dagster assets call.
+
+Nothing here knows what kind of machine it looks at: it works on the generic hourly feature frame
+(``marts.fct_machine_hourly_features``) and the ``FailureModelRegistry``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from ml.config import FailureModelConfig
+from ml.evaluate import Evaluation, feature_importance, score, should_promote
+from ml.fallback import ReliabilityFallback, reliability_fallback
+from ml.features import prepare
+from ml.plots import review_figures
+from ml.registry import FailureModelRegistry
+from ml.train import FittedFailureModel, fit
+
+RISK_TABLE_COLUMNS = [
+    "site_id",
+    "machine_id",
+    "as_of",
+    "p_failure_72h",
+    "hours_to_failure_p10",
+    "hours_to_failure_p50",
+    "hours_to_failure_p90",
+    "failure_mode",
+    "model_version",
+]
+
+
+@dataclass
+class RetrainResult:
+    """What one retraining produced, and what the promotion gate said about it."""
+
+    version: str | None  # registered challenger version; None when only the fallback was possible
+    metrics: dict[str, float]
+    gate_passed: bool
+    gate_reasons: list[str]
+    champion_version: str | None
+    notes: list[str] = field(default_factory=list)
+    data_window: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_fallback(self) -> bool:
+        return self.version is None
+
+
+def _window(frame: pd.DataFrame, outcome) -> dict[str, str]:
+    window = {
+        "first_as_of": str(frame["as_of"].min()),
+        "last_as_of": str(frame["as_of"].max()),
+        "rows": str(len(frame)),
+        "machines": str(frame["machine_id"].nunique()),
+    }
+    if outcome.split is not None:
+        window.update({f"split.{k}": str(v) for k, v in outcome.split.as_dict().items()})
+    return window
+
+
+def _champion_metrics(
+    registry: FailureModelRegistry, test: pd.DataFrame, config: FailureModelConfig
+) -> tuple[str | None, dict[str, float] | None]:
+    """The current champion scored on the challenger's held-out rows: a like-for-like comparison."""
+    version = registry.champion_version()
+    if version is None:
+        return None, None
+    champion = registry.load_version(version)  # fails loudly if it cannot be loaded
+    return version, score(champion, test, config).metrics
+
+
+def retrain(
+    frame: pd.DataFrame,
+    registry: FailureModelRegistry,
+    config: FailureModelConfig,
+    *,
+    dagster_run_id: str,
+) -> RetrainResult:
+    """Train on the features, evaluate on the held-out period, register the challenger, judge it."""
+    outcome = fit(config, frame)
+    window = _window(frame, outcome)
+    if outcome.is_fallback:
+        return RetrainResult(
+            None,
+            {},
+            False,
+            list(outcome.notes),
+            registry.champion_version(),
+            notes=list(outcome.notes),
+            data_window=window,
+        )
+    model: FittedFailureModel = outcome.model
+    evaluation: Evaluation = score(model, outcome.test, config)
+    champion_version, champion_metrics = _champion_metrics(registry, outcome.test, config)
+    passed, reasons = should_promote(evaluation.metrics, champion_metrics, config.floors)
+    importance = feature_importance(model, outcome.test, config)
+    version = registry.register_challenger(
+        model,
+        metrics=evaluation.metrics,
+        params=config.model_dump(),
+        data_window=window,
+        dagster_run_id=dagster_run_id,
+        input_frame=prepare(frame),
+        figures=review_figures(evaluation, importance, config.horizon_h),
+        tables={
+            "per_failure_mode": evaluation.per_mode,
+            "test_failures": evaluation.events,
+            "feature_importance": importance,
+        },
+        gate=(passed, reasons),
+    )
+    registry.client.set_model_version_tag(
+        registry.model_name, version, "gate", "passed" if passed else "refused"
+    )
+    return RetrainResult(
+        version,
+        dict(evaluation.metrics),
+        passed,
+        reasons,
+        champion_version,
+        notes=list(outcome.notes),
+        data_window=window,
+    )
+
+
+def latest_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """Each machine's latest scorable row (not inside a repair): the state the planners act on."""
+    rows = prepare(frame)
+    return rows.sort_values("as_of").groupby("machine_id", as_index=False).tail(1)
+
+
+def fallback_model(
+    frame: pd.DataFrame, reason: str, config: FailureModelConfig
+) -> ReliabilityFallback:
+    return reliability_fallback(
+        frame, reason, horizon_h=config.horizon_h, cap_h=config.params.hours_to_failure_cap_h
+    )
+
+
+def score_latest(frame: pd.DataFrame, model, *, site_id: str, model_version: str) -> pd.DataFrame:
+    """`machine_failure_risk` (DESIGN §3.4): one row per machine at its latest data time."""
+    latest = latest_rows(frame)
+    risk = model.predict_risk(latest)
+    risk.insert(0, "site_id", site_id)
+    risk["model_version"] = model_version
+    return (
+        risk[RISK_TABLE_COLUMNS]
+        .sort_values("p_failure_72h", ascending=False)
+        .reset_index(drop=True)
+    )
+
+
+def to_arrow(table: pd.DataFrame):
+    """The risk table with the published column types (timestamps naive UTC, microseconds)."""
+    import pyarrow as pa
+
+    frame = table.copy()
+    frame["as_of"] = pd.to_datetime(frame["as_of"]).astype("datetime64[us]")
+    return pa.Table.from_pandas(frame, preserve_index=False)

@@ -1,0 +1,1 @@
+"""Dagster definitions: failure-risk model (train, gate, promote, score)."""

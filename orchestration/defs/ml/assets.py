@@ -1,0 +1,98 @@
+"""Failure-risk model: retrain and register the challenger, promote through the gate, score machines."""
+
+import dagster as dg
+
+from ml import pipeline
+from ml.config import FailureModelConfig
+from orchestration.lib import warehouse
+from orchestration.lib.lake import write_parquet_atomically
+from orchestration.lib.ml_metadata import gate_check_result, risk_preview, training_metadata
+from orchestration.lib.resources import ModelRegistry, TwinHome
+
+FEATURES = dg.AssetKey(["marts", "fct_machine_hourly_features"])
+FEATURES_TABLE = "marts.fct_machine_hourly_features"
+GATE_CHECK = "failure_model_promotion_gate"
+
+
+@dg.asset(
+    key=["ml", "failure_model"],
+    group_name="ml",
+    deps=[FEATURES],
+    kinds={"mlflow", "sklearn"},
+    owners=["team:reliability"],
+    check_specs=[
+        dg.AssetCheckSpec(
+            GATE_CHECK,
+            asset=["ml", "failure_model"],
+            blocking=True,
+            description="The challenger clears the recall/precision/calibration floors and is not "
+            "worse than the champion on the same held-out weeks.",
+        )
+    ],
+)
+def failure_model(
+    context: dg.AssetExecutionContext, twin: TwinHome, model_registry: ModelRegistry
+) -> dg.MaterializeResult:
+    """Retrain the 72-hour failure-risk model on the hourly machine features; register it in MLflow as the challenger."""
+    frame = warehouse.read_table(twin.paths, FEATURES_TABLE)
+    result = pipeline.retrain(
+        frame, model_registry.registry(), FailureModelConfig(), dagster_run_id=context.run_id
+    )
+    return dg.MaterializeResult(
+        metadata=training_metadata(result), check_results=[gate_check_result(GATE_CHECK, result)]
+    )
+
+
+@dg.asset(
+    key=["ml", "failure_model_champion"],
+    group_name="ml",
+    deps=[dg.AssetKey(["ml", "failure_model"])],
+    kinds={"mlflow"},
+    owners=["team:reliability"],
+)
+def failure_model_champion(
+    context: dg.AssetExecutionContext, model_registry: ModelRegistry
+) -> dg.MaterializeResult:
+    """Promote the challenger that passed the gate to champion (or, in reviewer mode, leave it awaiting a reviewer)."""
+    registry = model_registry.registry()
+    challenger = registry.challenger_version()
+    if challenger is None:
+        return dg.MaterializeResult(metadata={"action": "none: no challenger registered"})
+    tags = registry.client.get_model_version(registry.model_name, challenger).tags
+    if tags.get("gate") != "passed":
+        return dg.MaterializeResult(
+            metadata={"action": f"none: challenger v{challenger} did not pass the gate"}
+        )
+    if model_registry.review_required and tags.get("review") != "approved":
+        return dg.MaterializeResult(
+            metadata={"action": f"awaiting review: tag v{challenger} review=approved in MLflow"}
+        )
+    registry.promote(challenger)
+    context.log.info(f"failure_model v{challenger} is now champion")
+    return dg.MaterializeResult(metadata={"action": "promoted", "champion_version": challenger})
+
+
+@dg.asset(
+    key=["ml", "machine_failure_risk_scores"],
+    group_name="ml",
+    deps=[FEATURES, dg.AssetKey(["ml", "failure_model_champion"])],
+    kinds={"parquet"},
+    owners=["team:reliability"],
+)
+def machine_failure_risk_scores(
+    twin: TwinHome, model_registry: ModelRegistry
+) -> dg.MaterializeResult:
+    """Probability that each machine fails within 72 h, hours to failure (p10/p50/p90) and the likely failure mode, from the champion model."""
+    frame = warehouse.read_table(twin.paths, FEATURES_TABLE)
+    config = FailureModelConfig()
+    registry = model_registry.registry()
+    if registry.champion_version() is None:
+        reason = "no champion model yet: constant-hazard MTBF fallback from the failure history"
+        model, version = pipeline.fallback_model(frame, reason, config), f"fallback: {reason}"
+    else:
+        model, champion = registry.load_champion()
+        version = f"failure_model v{champion}"
+    table = pipeline.score_latest(frame, model, site_id=twin.plant().site.id, model_version=version)
+    path = twin.paths.lake / "ml" / "machine_failure_risk.parquet"
+    write_parquet_atomically(pipeline.to_arrow(table), path)
+    return dg.MaterializeResult(metadata={"model_version": version, **risk_preview(table)})
