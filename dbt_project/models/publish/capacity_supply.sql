@@ -1,0 +1,49 @@
+-- Canonical capacity for planning systems (DESIGN §3.4). One lake file per scenario; should a file
+-- ever hold more than one run, only the scenario's latest run is published.
+with
+
+capacity_runs as (
+
+    select * from {{ source('simulation_output', 'capacity_runs') }}
+
+),
+
+latest_runs as (
+
+    select *
+    from capacity_runs
+    qualify simulated_at = max(simulated_at) over (partition by scenario_id)
+
+),
+
+final as (
+
+    select
+        cast(site_id as varchar) as site_id,
+        cast(line_id as varchar) as line_id,
+        cast(resource_id as varchar) as resource_id,
+        cast(resource_level as varchar) as resource_level,
+        cast(bucket_grain as varchar) as bucket_grain,
+        cast(bucket_start as date) as bucket_start,
+        cast(bucket_end as date) as bucket_end,
+        cast(scenario_id as varchar) as scenario_id,
+        cast(quantile as varchar) as quantile,
+        cast(calendar_hours as double) as calendar_hours,
+        cast(planned_downtime_hours as double) as planned_downtime_hours,
+        cast(expected_unplanned_downtime_hours as double) as expected_unplanned_downtime_hours,
+        cast(available_hours as double) as available_hours,
+        cast(capacity_units as double) as capacity_units,
+        cast(uom as varchar) as uom,
+        cast(rate_units_per_hour as double) as rate_units_per_hour,
+        cast(bottleneck_share as double) as bottleneck_share,
+        -- Lineage is stamped by the publication step (orchestration/lib/publication.py): the
+        -- publication id and time do not exist yet when dbt runs, and the model version comes
+        -- with the publication's lineage.
+        cast(null as varchar) as model_version,
+        cast(null as varchar) as publication_id,
+        cast(null as timestamp) as published_at,
+    from latest_runs
+
+)
+
+select * from final
