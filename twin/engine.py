@@ -250,7 +250,8 @@ def _draw(rng: np.random.Generator, code: np.ndarray, idx: tuple[np.ndarray, ...
     kind, a, b = code[0][idx[0], idx[2]], code[1][idx[0], idx[2]], code[2][idx[0], idx[2]]
     n = len(kind)
     weibull = b * rng.standard_exponential(n) ** (1 / np.where(kind == 1, a, 1.0))
-    lognormal = np.exp(a + b * rng.standard_normal(n))
+    # exponent only for lognormal rows: a Weibull scale of 150 h as sigma would overflow exp
+    lognormal = np.exp(np.where(kind == 2, a + b * rng.standard_normal(n), 0.0))
     return np.where(kind == 0, a, np.where(kind == 1, weibull, lognormal))
 
 
