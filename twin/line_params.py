@@ -266,11 +266,14 @@ def _weibull_shape(days: pd.DataFrame, fails: pd.DataFrame) -> float | None:
         tk = t**k
         return float((tk * np.log(t)).sum() / tk.sum() - 1 / k - log_obs)
 
-    try:
-        k = brentq(score, 0.2, 20.0)
-    except ValueError:  # no sign change: the data do not pin a shape
-        return None
-    return float(min(max(k, 0.5), 5.0))
+    # the score rises with k; shapes outside [0.5, 5] are not believable for machine failures
+    # (5 = gaps within about +-25 %), so a root outside is clipped to the nearer bound
+    lo, hi = 0.5, 5.0
+    if score(hi) <= 0:
+        return hi
+    if score(lo) >= 0:
+        return lo
+    return float(brentq(score, lo, hi))
 
 
 # ---------------------------------------------------------------- near-term risk
