@@ -185,7 +185,8 @@ def fit_machines(
     recent = k[k["date"] >= today - dt.timedelta(days=priors.kpi_days)]
     rel = k[k["date"] >= today - dt.timedelta(days=priors.reliability_days)]
     f = failures.assign(started_at=pd.to_datetime(failures["started_at"]))
-    f = f[f["started_at"] < pd.Timestamp(start)]
+    ids = {m.id for m in plant.machines}
+    f = f[(f["started_at"] < pd.Timestamp(start)) & f["machine_id"].isin(ids)]
     f = f.assign(date=[local_date_of(plant, t.to_pydatetime()) for t in f["started_at"]])
     f = f[f["date"] >= (rel["date"].min() if len(rel) else today)]
 
