@@ -97,7 +97,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     report = run_twin(paths, progress=lambda message: print(message, flush=True))
     blocked = [r for r in report.batches if not r.success]
-    warned = [r for r in report.batches if r.success and r.failed_checks]
+    warned = [r for r in report.batches if r.success and r.warnings]
     print(
         f"{len(report.batches)} batch(es) processed: {len(blocked)} blocked by a failed check, "
         f"{len(warned)} with warnings (details: `twin batches`, the Dagster UI)"

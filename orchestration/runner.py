@@ -1,8 +1,12 @@
 """`twin run`: process everything that has landed through Dagster, so every run shows in the UI.
 
-Batch loads run as one Dagster run per batch (the same partitioned jobs the landing sensor triggers),
-two at a time; they write only their own Parquet files, so they never contend for the warehouse.
-The KPI refresh then runs as a single Dagster run: dbt is the warehouse's only writer.
+Stages, each a Dagster run against the instance in DAGSTER_HOME:
+1. batch loads, one run per landed batch (the partitioned jobs the landing sensor triggers), two at a
+   time: they write only their own Parquet files, so they never contend for the warehouse;
+2. KPIs and features (dbt is the warehouse's only writer, in the "warehouse" pool);
+3. the failure-risk model: retrain, gate, promote, score;
+4. the scenario batch, one run per scenario partition, two at a time;
+5. the publication for planning systems.
 """
 
 from __future__ import annotations
@@ -23,35 +27,32 @@ from twin.paths import TwinPaths
 
 Progress = Callable[[str], None]
 # The runs' full event logs are in the Dagster instance (and UI); the terminal gets one line per
-# batch from the runner instead of Dagster's event stream.
+# run from the runner instead of Dagster's event stream.
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
-
-
-@dataclass
-class BatchRun:
-    batch_id: str
-    source: str
-    file: str
-    success: bool
-    failed_checks: list[str]
-    run_id: str
+WORKERS = 2  # the machines have two cores
 
 
 @dataclass
 class StageRun:
-    """One Dagster run of a stage after ingest (KPIs, model, scenarios, publication)."""
+    """One Dagster run: its outcome, failed checks and what it materialized."""
 
     name: str
+    partition: str | None
     success: bool
     run_id: str
-    blocked_by: list[str]  # failed blocking checks (ERROR): the stage's downstream did not run
+    blocked_by: list[str]  # failed blocking checks (ERROR): what depends on them did not run
     warnings: list[str]  # failed checks with WARN severity
     materialized: set[str]
+
+    def describe(self) -> str:
+        if not self.success:
+            return f"blocked by failed check(s): {', '.join(self.blocked_by) or 'the run failed'}"
+        return f"ok, with warnings: {', '.join(self.warnings)}" if self.warnings else "ok"
 
 
 @dataclass
 class RunReport:
-    batches: list[BatchRun] = field(default_factory=list)
+    batches: list[StageRun] = field(default_factory=list)
     stages: list[StageRun] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
@@ -72,23 +73,55 @@ def _definitions() -> dg.Definitions:
     return defs()
 
 
-def _load_one(source: str, batch_id: str) -> tuple[bool, list[str], str]:
-    """Run the ingest job for one batch partition in this process (used by the worker pool)."""
-    from orchestration.defs.jobs import ingest_job_name
+@contextmanager
+def _stdout_to(log_file: Path) -> Iterator[None]:
+    """Send this process's stdout (dbt streams its log there) to a file, at the descriptor level."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    saved = os.dup(1)
+    with log_file.open("ab") as sink:
+        os.dup2(sink.fileno(), 1)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            os.dup2(saved, 1)
+            os.close(saved)
 
-    job = _definitions().resolve_job_def(ingest_job_name(source))
-    result = job.execute_in_process(
-        instance=dg.DagsterInstance.get(),
-        partition_key=batch_id,
-        run_config=QUIET,
-        raise_on_error=False,
+
+def run_stage(job_name: str, log_file: Path, partition_key: str | None = None) -> StageRun:
+    """Run one job in this process against the instance; its stdout (dbt's log) goes to log_file."""
+    job = _definitions().resolve_job_def(job_name)
+    with _stdout_to(log_file):
+        result = job.execute_in_process(
+            instance=dg.DagsterInstance.get(),
+            partition_key=partition_key,
+            run_config=QUIET,
+            raise_on_error=False,
+        )
+    failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
+    blocked = [e.check_name for e in failed if e.severity == dg.AssetCheckSeverity.ERROR]
+    warnings = [e.check_name for e in failed if e.severity != dg.AssetCheckSeverity.ERROR]
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    return StageRun(
+        job_name, partition_key, result.success, result.run_id, blocked, warnings, materialized
     )
-    failed = [
-        evaluation.check_name
-        for evaluation in result.get_asset_check_evaluations()
-        if not evaluation.passed
-    ]
-    return result.success, failed, result.run_id
+
+
+def run_partitions(
+    job_name: str, keys: list[str], labels: list[str], log_file: Path, progress: Progress
+) -> list[StageRun]:
+    """One run per partition, WORKERS at a time in separate processes (each uses one core)."""
+    runs: list[StageRun] = []
+    if not keys:
+        return runs
+    with ProcessPoolExecutor(max_workers=WORKERS, initializer=_definitions) as pool:
+        futures = [pool.submit(run_stage, job_name, log_file, key) for key in keys]
+        for done, (label, future) in enumerate(zip(labels, futures, strict=True), start=1):
+            run = future.result()
+            runs.append(run)
+            progress(f"  [{done}/{len(keys)}] {label}: {run.describe()}")
+    return runs
 
 
 def pending_batches(paths: TwinPaths) -> list[landing.LandedBatch]:
@@ -109,55 +142,21 @@ def register_partitions(instance: dg.DagsterInstance, batches: list[landing.Land
 
 
 def load_batches(
-    batches: list[landing.LandedBatch], *, workers: int = 2, progress: Progress = print
-) -> list[BatchRun]:
-    runs: list[BatchRun] = []
-    if not batches:
-        return runs
-    # Separate processes: each Dagster run executes in-process, and two of them use both cores.
-    with ProcessPoolExecutor(max_workers=workers, initializer=_definitions) as pool:
-        futures = [(b, pool.submit(_load_one, b.source, b.batch_id)) for b in batches]
-        for done, (batch, future) in enumerate(futures, start=1):
-            success, failed, run_id = future.result()
-            runs.append(BatchRun(batch.batch_id, batch.source, batch.file, success, failed, run_id))
-            if success:
-                flag = f"ok, with warnings: {', '.join(failed)}" if failed else "ok"
-            else:
-                flag = f"blocked by failed check(s): {', '.join(failed) or 'the run failed'}"
-            progress(f"  [{done}/{len(batches)}] {batch.source}/{batch.file}: {flag}")
-    return runs
+    batches: list[landing.LandedBatch], log_file: Path, progress: Progress = print
+) -> list[StageRun]:
+    from orchestration.defs.jobs import ingest_job_name
 
-
-@contextmanager
-def _stdout_to(log_file: Path) -> Iterator[None]:
-    """Send this process's stdout (dbt streams its log there) to a file, at the descriptor level."""
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    sys.stdout.flush()
-    saved = os.dup(1)
-    with log_file.open("ab") as sink:
-        os.dup2(sink.fileno(), 1)
-        try:
-            yield
-        finally:
-            sys.stdout.flush()
-            os.dup2(saved, 1)
-            os.close(saved)
-
-
-def run_stage(job_name: str, log_file: Path) -> StageRun:
-    """Run one job in this process against the instance; its stdout (dbt's log) goes to log_file."""
-    job = _definitions().resolve_job_def(job_name)
-    with _stdout_to(log_file):
-        result = job.execute_in_process(
-            instance=dg.DagsterInstance.get(), run_config=QUIET, raise_on_error=False
+    runs: list[StageRun] = []
+    for source in {b.source for b in batches}:
+        mine = [b for b in batches if b.source == source]
+        runs += run_partitions(
+            ingest_job_name(source),
+            [b.batch_id for b in mine],
+            [f"{source}/{b.file}" for b in mine],
+            log_file,
+            progress,
         )
-    failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
-    blocked = [e.check_name for e in failed if e.severity == dg.AssetCheckSeverity.ERROR]
-    warnings = [e.check_name for e in failed if e.severity != dg.AssetCheckSeverity.ERROR]
-    materialized = {
-        event.asset_key.to_user_string() for event in result.get_asset_materialization_events()
-    }
-    return StageRun(job_name, result.success, result.run_id, blocked, warnings, materialized)
+    return runs
 
 
 def refresh_kpis(log_file: Path) -> tuple[bool, str]:
@@ -165,57 +164,60 @@ def refresh_kpis(log_file: Path) -> tuple[bool, str]:
     return stage.success, stage.run_id
 
 
+def _record(report: RunReport, runs: list[StageRun], progress: Progress) -> None:
+    for run in runs:
+        report.stages.append(run)
+        if run.partition is None:
+            progress(f"  {run.describe()}")
+        if not run.success and not run.blocked_by:
+            report.errors.append(
+                f"{run.name} run {run.run_id} failed: see the Dagster UI (twin ui) → Runs"
+            )
+
+
 def run_twin(paths: TwinPaths, *, progress: Progress = print) -> RunReport:
-    """Claim, load and check every landed file, then rebuild the KPIs."""
+    """Claim, load and check every landed file, then every stage down to the publication."""
     if "DAGSTER_HOME" not in os.environ:
         raise RuntimeError("DAGSTER_HOME must be set before run_twin (the CLI does this)")
     paths.ensure()
     bronze.ensure_lake(paths)
+    log_file = paths.home / "logs" / "runs.log"
     report = RunReport()
     claimed = landing.claim_landed_files(paths)
     progress(f"claimed {len(claimed)} new landed file(s)")
     batches = pending_batches(paths)
     register_partitions(dg.DagsterInstance.get(), batches)
     progress(f"loading {len(batches)} batch(es)")
-    report.batches = load_batches(batches, progress=progress)
+    report.batches = load_batches(batches, log_file, progress)
     report.errors += [
-        f"batch run {r.run_id} for {r.file} failed"
+        f"batch run {r.run_id} for {r.partition} failed"
         for r in report.batches
-        if not r.success and not r.failed_checks
+        if not r.success and not r.blocked_by
     ]
-    log_file = paths.home / "logs" / "runs.log"
-    for job_name, what in STAGES:
-        progress(f"{what} ...")
-        stage = run_stage(job_name, log_file)
-        report.stages.append(stage)
-        _report_stage(stage, report, progress)
-        if job_name == "kpi_job" and not stage.success:
-            break  # nothing downstream can be trusted without the KPIs and features
-    if report.stage("failure_model_retrain_job") and "ml/machine_failure_risk_scores" not in (
-        report.stage("failure_model_retrain_job").materialized
-    ):
+
+    progress("rebuilding KPIs and features (dbt build) ...")
+    _record(report, [run_stage("kpi_job", log_file)], progress)
+    if report.errors:
+        return report  # nothing downstream can be trusted without the KPIs and features
+
+    progress("retraining the failure-risk model (MLflow), promotion gate, scoring ...")
+    ml = run_stage("failure_model_retrain_job", log_file)
+    _record(report, [ml], progress)
+    if "ml/machine_failure_risk_scores" not in ml.materialized:
         # The gate refused the challenger, so the run stopped before scoring: score with the
-        # current champion (or the reliability fallback) anyway, the planners need today's risk.
-        stage = run_stage("failure_risk_scoring_job", log_file)
-        report.stages.append(stage)
-        _report_stage(stage, report, progress)
+        # current champion (or the reliability fallback) anyway; the planners need today's risk.
+        _record(report, [run_stage("failure_risk_scoring_job", log_file)], progress)
+
+    scenario_ids = _scenario_ids()
+    progress(f"simulating {len(scenario_ids)} scenario(s) ...")
+    _record(
+        report,
+        run_partitions("scenario_batch_job", scenario_ids, scenario_ids, log_file, progress),
+        progress,
+    )
     return report
 
 
-# Stages after ingest, in order: (job, what the terminal says while it runs).
-STAGES = (
-    ("kpi_job", "rebuilding KPIs and features (dbt build)"),
-    ("failure_model_retrain_job", "retraining the failure-risk model (MLflow), gate, scoring"),
-)
-
-
-def _report_stage(stage: StageRun, report: RunReport, progress: Progress) -> None:
-    if stage.blocked_by:
-        progress(f"  blocked by failed check(s): {', '.join(stage.blocked_by)}")
-    if stage.warnings:
-        progress(f"  warnings: {', '.join(stage.warnings)}")
-    if not stage.success and not stage.blocked_by:
-        report.errors.append(
-            f"{stage.name} run {stage.run_id} failed: see the Dagster UI (twin ui) → Runs, "
-            f"or {stage.name}'s log"
-        )
+def _scenario_ids() -> list[str]:
+    job = _definitions().resolve_job_def("scenario_batch_job")
+    return list(job.partitions_def.get_partition_keys())

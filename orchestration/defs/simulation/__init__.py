@@ -1,0 +1,1 @@
+"""Dagster definitions: nightly Monte Carlo scenario batch."""

@@ -1,0 +1,105 @@
+"""The nightly scenario batch: every scenario is a partition, simulated in parallel."""
+
+import os
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+
+from orchestration.lib.history import planning_start, read_history
+from orchestration.lib.lake import write_parquet_atomically
+from orchestration.lib.resources import TwinHome
+from orchestration.lib.schedule_tz import plant_timezone
+from twin.paths import plant_path
+from twin.plant import load_plant
+from twin.scenario_run import run_scenario
+from twin.scenarios import load_scenarios
+
+CAPACITY_RUNS = dg.AssetKey(["simulation", "capacity_runs"])
+
+
+def scenario_folder() -> Path | None:
+    folder = os.environ.get("TWIN_SCENARIOS")
+    return Path(folder) if folder else None
+
+
+def _to_arrow(frame: pd.DataFrame):
+    import pyarrow as pa
+
+    return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+def build_simulation(scenario_ids: list[str]) -> dg.AssetsDefinition:
+    partitions = dg.StaticPartitionsDefinition(scenario_ids)
+
+    @dg.asset(
+        key=CAPACITY_RUNS,
+        group_name="simulation",
+        partitions_def=partitions,
+        deps=[
+            dg.AssetKey(["marts", "fct_machine_kpis_daily"]),
+            dg.AssetKey(["marts", "fct_failure_events"]),
+            dg.AssetKey(["ml", "machine_failure_risk_scores"]),
+        ],
+        kinds={"numpy", "parquet"},
+        owners=["team:planning"],
+    )
+    def capacity_runs(context: dg.AssetExecutionContext, twin: TwinHome) -> dg.MaterializeResult:
+        """Monte Carlo of every line for one scenario over 13 weeks: P10/P50/P90 capacity per line, machine, day and week."""
+        plant = twin.plant()
+        scenario = next(
+            s for s in load_scenarios(scenario_folder(), plant) if s.id == context.partition_key
+        )
+        history = read_history(twin.paths)
+        start = planning_start(plant, history)
+        capacity, constraints = run_scenario(plant, scenario, history, start)
+        stamp = pd.Timestamp.now(tz="UTC").tz_localize(None).floor("us")
+        capacity = capacity.assign(run_id=context.run_id, simulated_at=stamp)
+        folder = twin.paths.lake / "simulation"
+        write_parquet_atomically(_to_arrow(capacity), folder / f"{scenario.id}.parquet")
+        write_parquet_atomically(
+            _to_arrow(constraints), folder / "constraint_map" / f"{scenario.id}.parquet"
+        )
+        weekly = capacity[
+            (capacity["resource_level"] == "line") & (capacity["bucket_grain"] == "week")
+        ]
+        p50 = weekly[weekly["quantile"] == "p50"].groupby("line_id")["capacity_units"].mean()
+        return dg.MaterializeResult(
+            metadata={
+                "scenario": scenario.description,
+                "horizon_start_utc": str(start),
+                "replications": scenario.replications,
+                "rows": len(capacity),
+                **{f"p50_units_per_week_{line}": float(v) for line, v in p50.items()},
+            }
+        )
+
+    return capacity_runs
+
+
+@dg.definitions
+def simulation() -> dg.Definitions:
+    # Scenario files and the plant's clock are read when the code location loads, not at import.
+    plant = load_plant(plant_path())
+    ids = [s.id for s in load_scenarios(scenario_folder(), plant)]
+    capacity_runs = build_simulation(ids)
+    job = dg.define_asset_job(
+        "scenario_batch_job",
+        selection=dg.AssetSelection.assets(CAPACITY_RUNS),
+        partitions_def=capacity_runs.partitions_def,
+        description="Simulate one scenario (a partition) of the plant over the planning horizon.",
+    )
+
+    @dg.schedule(
+        job=job,
+        cron_schedule="0 2 * * *",
+        execution_timezone=plant_timezone(),
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        name="nightly_scenario_schedule",
+    )
+    def nightly_scenario_schedule(context: dg.ScheduleEvaluationContext):
+        """Every night at 02:00 plant time: one run per scenario, so they simulate in parallel."""
+        day = context.scheduled_execution_time.strftime("%Y-%m-%d")
+        return [dg.RunRequest(run_key=f"{day}-{sid}", partition_key=sid) for sid in ids]
+
+    return dg.Definitions(assets=[capacity_runs], jobs=[job], schedules=[nightly_scenario_schedule])
