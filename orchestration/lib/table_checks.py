@@ -151,6 +151,8 @@ def _exact_checks(name: str, table: pa.Table, contract: dict[str, Any]) -> Exact
     import duckdb
 
     exact = ExactChecks()
+    if (min_rows := contract.get("min_rows", 0)) > 0:
+        exact.check("min_rows", table.num_rows >= min_rows, f"{table.num_rows} rows < {min_rows}")
     for column, spec in contract["columns"].items():
         if spec.get("required"):
             nulls = table[column].null_count

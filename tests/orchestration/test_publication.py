@@ -240,6 +240,14 @@ def test_check_tables_reports_each_table_without_writing(paths: TwinPaths) -> No
     assert not paths.published.exists() or not any(paths.published.iterdir())
 
 
+def test_an_empty_capacity_table_blocks_publication(paths: TwinPaths) -> None:
+    tables = make_tables()
+    tables["capacity_supply"] = tables["capacity_supply"].iloc[0:0]
+    checks = {c.table: c for c in check_tables(tables, LINEAGE)}
+    assert checks["capacity_supply"].failures == ["exact:min_rows: 0 rows < 1"]
+    assert all(c.passed for name, c in checks.items() if name != "capacity_supply")
+
+
 def test_rollback_switches_back_and_keeps_every_version_readable(paths: TwinPaths) -> None:
     first = publish(paths, make_tables(scale=1.0), LINEAGE)
     second = publish(paths, make_tables(scale=2.0), LINEAGE)
