@@ -8,8 +8,8 @@ Choices (documented in the contracts and data_contracts/README.md):
   buckets, the baseline scenario, and one IBP version per quantile (IBP_VERSIONS). p10 is the
   pessimistic case of available capacity, hence DOWNSIDE.
 - Kinaxis RapidResponse reads a rate over an effective date range: ``kinaxis_constraint_available``
-  holds the p50 weekly line capacity per day (capacity / 7) for every scenario, EffectiveOutDate
-  exclusive (the next Monday).
+  holds the p50 weekly line capacity per day (capacity / days in the bucket) for every scenario,
+  EffectiveOutDate = bucket_end, exclusive (the next Monday for a whole week).
 - o9 reads long format: ``o9_resource_capacity`` holds every resource (lines and machines), week
   buckets, the baseline scenario, with measures 'Available Hours P10|P50|P90' and
   'Capacity Units P10|P50|P90'.
@@ -28,7 +28,7 @@ VIEWS: dict[str, str] = {
         select
             resource_id as "RESID",
             site_id as "LOCID",
-            cast(bucket_start as timestamp) as "PERIODID_TSTAMP",
+            cast(date_trunc('week', bucket_start) as timestamp) as "PERIODID_TSTAMP",
             capacity_units as "CAPASUPPLY",
             case quantile {_IBP_VERSION_CASE} end as "VERSIONID",
         from capacity_supply
@@ -41,8 +41,8 @@ VIEWS: dict[str, str] = {
             resource_id as "Constraint",
             site_id as "Site",
             bucket_start as "EffectiveInDate",
-            cast(bucket_end + 1 as date) as "EffectiveOutDate",
-            capacity_units / (date_diff('day', bucket_start, bucket_end) + 1) as "Rate",
+            bucket_end as "EffectiveOutDate",
+            capacity_units / date_diff('day', bucket_start, bucket_end) as "Rate",
             scenario_id as "Scenario",
         from capacity_supply
         where resource_level = 'line'
@@ -53,7 +53,7 @@ VIEWS: dict[str, str] = {
         select
             resource_id as "Resource",
             site_id as "Location",
-            bucket_start as "Time",
+            cast(date_trunc('week', bucket_start) as date) as "Time",
             'Available Hours ' || upper(quantile) as "Measure",
             available_hours as "Value",
         from capacity_supply
@@ -62,7 +62,7 @@ VIEWS: dict[str, str] = {
         select
             resource_id as "Resource",
             site_id as "Location",
-            bucket_start as "Time",
+            cast(date_trunc('week', bucket_start) as date) as "Time",
             'Capacity Units ' || upper(quantile) as "Measure",
             capacity_units as "Value",
         from capacity_supply

@@ -72,7 +72,7 @@ def write_publish_inputs(paths: TwinPaths) -> None:
                     {
                         "site_id": "SITE1", "line_id": "L1", "resource_id": resource,
                         "resource_level": level, "bucket_grain": "week", "bucket_start": week,
-                        "bucket_end": week + dt.timedelta(days=6), "scenario_id": "baseline",
+                        "bucket_end": week + dt.timedelta(days=7), "scenario_id": "baseline",
                         "quantile": quantile, "calendar_hours": 72.0, "planned_downtime_hours": 2.0,
                         "expected_unplanned_downtime_hours": 70.0 - available,
                         "available_hours": available, "capacity_units": available * 100,
@@ -87,7 +87,7 @@ def write_publish_inputs(paths: TwinPaths) -> None:
                     {
                         "site_id": "SITE1", "line_id": "L1", "scenario_id": "baseline",
                         "bucket_grain": "week", "bucket_start": week,
-                        "bucket_end": week + dt.timedelta(days=6), "machine_id": resource,
+                        "bucket_end": week + dt.timedelta(days=7), "machine_id": resource,
                         "bottleneck_share": 0.6 if resource == "L1-M2" else 0.4,
                         "rank": 1 if resource == "L1-M2" else 2,
                     }

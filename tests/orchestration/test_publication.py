@@ -55,7 +55,7 @@ def make_tables(scale: float = 1.0) -> dict[str, pd.DataFrame]:
                             "resource_level": level,
                             "bucket_grain": "week",
                             "bucket_start": week,
-                            "bucket_end": week + dt.timedelta(days=6),
+                            "bucket_end": week + dt.timedelta(days=7),
                             "scenario_id": scenario,
                             "quantile": quantile,
                             "calendar_hours": 80.0,
@@ -78,7 +78,7 @@ def make_tables(scale: float = 1.0) -> dict[str, pd.DataFrame]:
             "scenario_id": scenario,
             "bucket_grain": "week",
             "bucket_start": week,
-            "bucket_end": week + dt.timedelta(days=6),
+            "bucket_end": week + dt.timedelta(days=7),
             "machine_id": machine,
             "bottleneck_share": share,
             "rank": rank,
@@ -188,7 +188,7 @@ def test_manifest_names_version_lineage_contracts_checks_and_versions(paths: Twi
     assert manifest["scenarios"] == ["baseline", "overtime"]
     assert manifest["data"]["batches"] == {"count": 3, "ids": ["b1", "b2", "b3"]}
     assert manifest["data"]["window"] == {"start": "2026-11-01", "end": "2026-11-21"}
-    assert manifest["data"]["capacity_horizon"] == {"start": "2026-11-23", "end": "2026-12-06"}
+    assert manifest["data"]["capacity_horizon"] == {"start": "2026-11-23", "end": "2026-12-07"}
     assert manifest["lineage"] == {"run_id": "dagster-run-42"}
     assert manifest["tables"]["capacity_supply"]["rows"] == 36
     assert manifest["tables"]["kpi_daily"]["contract_version"] == "1.0.0"
