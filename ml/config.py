@@ -61,7 +61,9 @@ class PromotionFloors(_Strict):
     # before it is refused (noise on ~10 test failures is about one event, i.e. 0.1 of recall).
     tolerance: float = Field(default=0.02, ge=0)
     compare_metrics: tuple[str, ...] = ("event_recall", "pr_auc")
-    max_ece: float = Field(default=0.10, ge=0, le=1)
+    # Calibration is reported on every version; gating on it is opt-in (e.g. 0.10), because with the
+    # handful of held-out failures a 4-week plant yields, ECE swings by several hundredths.
+    max_ece: float | None = Field(default=None, ge=0, le=1)
     min_test_failures: int = Field(default=3, ge=0)
 
 

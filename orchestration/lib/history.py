@@ -16,7 +16,7 @@ from twin.scenario_run import History, horizon_start
 MIX_SQL = """
 with last_machines as (
     select line_id, machine_id from marts.dim_machines
-    qualify row_number() over (partition by line_id order by position desc) = 1
+    qualify row_number() over (partition by line_id order by flow_position desc) = 1
 )
 select m.line_id, p.product_id, sum(p.good_qty + p.scrap_qty) as qty
 from staging.stg_mes__production_counts as p

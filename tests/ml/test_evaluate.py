@@ -100,7 +100,6 @@ def test_gate_promotes_a_good_first_model() -> None:
     [
         ({"event_recall": 0.7}, "event_recall"),
         ({"episode_precision": 0.4}, "episode_precision"),
-        ({"ece": 0.2}, "ece"),
         ({"n_test_failures": 2}, "test failures"),
         ({"event_recall": float("nan")}, "event_recall"),
     ],
@@ -110,6 +109,14 @@ def test_gate_refuses_below_the_floors(change, why) -> None:
     assert not ok
     assert len(reasons) == 1
     assert reasons[0].startswith(why)
+
+
+def test_calibration_gates_only_when_configured() -> None:
+    # The default floors are event recall and precision; an ECE floor is opt-in.
+    assert evaluate.should_promote(GOOD | {"ece": 0.2}, None, PromotionFloors())[0]
+    ok, reasons = evaluate.should_promote(GOOD | {"ece": 0.2}, None, PromotionFloors(max_ece=0.1))
+    assert not ok
+    assert reasons == ["ece 0.200 <= 0.1"]
 
 
 def test_gate_refuses_a_challenger_worse_than_the_champion() -> None:
