@@ -425,3 +425,109 @@ def test_ensure_lake_writes_empty_schemas(paths):
             REJECTS_SCHEMA
         )
     assert pa.types.is_timestamp(lake_schema("historian").field("ts").type)
+
+
+# --- duplicate detection: the ordered-key proof and the general GROUP BY give the same answer ---
+
+
+def _checked_table(rows):
+    """A minimal ``checked`` relation: (rn, reason, _idx_tag, ts) as the proof reads it."""
+    con = duckdb.connect()
+    con.execute(
+        'CREATE TABLE checked (rn BIGINT, reason VARCHAR, "_idx_tag" INTEGER, ts TIMESTAMP)'
+    )
+    for rn, (tag, second, reason) in enumerate(rows, start=1):
+        con.execute(
+            "INSERT INTO checked VALUES (?, ?, ?, TIMESTAMP '2026-03-02 06:00:00' + to_seconds(?))",
+            [rn, reason, tag, second],
+        )
+    return con
+
+
+@pytest.mark.parametrize(
+    ("rows", "repeats", "proven"),
+    [
+        ([(0, 0, None), (0, 5, None), (1, 0, None), (1, 5, None), (2, 0, None)], False, True),
+        ([(0, 0, None), (0, 5, None), (0, 5, None), (1, 0, None)], True, False),  # adjacent
+        ([(0, 0, None), (1, 0, None), (0, 5, None), (1, 5, None)], False, True),  # time order
+        ([(0, 0, None), (0, 5, None), (1, 0, None), (0, 5, None)], True, False),  # tag comes back
+        ([(0, 0, None), (0, 10, None), (1, 0, None), (0, 5, None)], False, False),  # spans overlap
+        ([(0, 0, None), (1, 0, None), (0, 20, None), (0, 30, None)], False, True),  # disjoint
+        ([(0, 5, None), (0, 0, None), (0, 5, None)], True, False),  # time goes back in a run
+        ([(0, 0, None), (0, 0, "unknown tag"), (0, 5, None)], False, True),  # rejects don't count
+        ([], False, True),
+    ],
+)
+@pytest.mark.parametrize("chunk", [1, 2, 3, 1 << 20])
+def test_ordered_proof_is_sound_in_any_chunking(monkeypatch, rows, repeats, proven, chunk):
+    """Sound: a repeated key is never 'proven unique', whatever the chunking. Complete enough:
+    ordered input is proven in one chunk (smaller chunks may prove more, never less soundly)."""
+    from orchestration.lib import bronze_rejects
+    from orchestration.lib.sources import SPECS
+
+    monkeypatch.setattr(bronze_rejects, "STREAM_ROWS", chunk)
+    con = _checked_table(rows)
+    result = bronze_rejects.keys_unique_in_order(con, SPECS["historian"], "")
+    if repeats:
+        assert result is False
+    if chunk == 1 << 20:
+        assert result is proven
+
+
+def _reordered_batch(order: str, defects: bool, fmt: str) -> str | bytes:
+    frame = make_historian_batch(
+        rows=60,
+        defects=("duplicate_row", "duplicate_key", "nan", "unknown_tag") if defects else (),
+        as_frame=True,
+    )
+    if order == "tag then time":  # how historians export; the defects land next to their twins
+        frame = frame.sort_values(["tag", "ts"], kind="stable")
+    elif order == "shuffled":
+        frame = frame.sample(frac=1.0, random_state=3)
+    if fmt == "csv":
+        return frame.to_csv(index=False)
+    frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
+    frame["value"] = frame["value"].astype(float)
+    return to_parquet_bytes(frame)
+
+
+@pytest.mark.parametrize("order", ["tag then time", "time then tag", "shuffled"])
+@pytest.mark.parametrize("defects", [True, False])
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_ordered_fast_path_gives_the_general_paths_output(
+    paths, plant, monkeypatch, order, defects, fmt
+):
+    from orchestration.lib import bronze_rejects
+
+    land(paths, "historian", f"h.{fmt}", _reordered_batch(order, defects, fmt))
+    (batch,) = landing.claim_landed_files(paths)
+    monkeypatch.setattr(bronze_rejects, "STREAM_ROWS", 4)  # many chunks, out of order or not
+    proofs = []
+    real = bronze_rejects.keys_unique_in_order
+    monkeypatch.setattr(
+        bronze_rejects,
+        "keys_unique_in_order",
+        lambda *a: proofs.append(real(*a)) or proofs[-1],
+    )
+
+    def load():
+        audit = bronze.load_batch(paths, plant, batch, now=NOW).audit
+        loaded = lake_rows(paths, "historian", batch.batch_id).drop(columns="loaded_at")
+        bad = (
+            rejects(paths, "historian", batch.batch_id)
+            if audit["rows_rejected"]
+            else pd.DataFrame()
+        )
+        return {k: v for k, v in audit.items() if k not in ("loaded_at", "checks")}, loaded, bad
+
+    fast = load()
+    monkeypatch.setattr(bronze_rejects, "ordered_key", lambda spec: False)
+    general = load()
+    assert proofs == [order != "shuffled" and not defects]  # the fast path ran once, when it can
+    assert fast[0] == general[0]
+    pd.testing.assert_frame_equal(fast[1], general[1])
+    pd.testing.assert_frame_equal(fast[2], general[2])
+    if defects:
+        reasons = set(fast[2]["reason"])
+        assert any(r.startswith("duplicate row (same as row") for r in reasons)
+        assert any(r.startswith("duplicate key (tag, ts) of row") for r in reasons)
