@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 from twin.paths import TwinPaths, plant_path
@@ -37,6 +38,7 @@ def _prepare_environment(paths: TwinPaths) -> None:
         shutil.copy(REPO_ROOT / "dagster.yaml", dagster_home / "dagster.yaml")
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     _ensure_dbt_manifest()
 
 
@@ -169,6 +171,32 @@ def cmd_batches(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_publish(args: argparse.Namespace) -> int:
+    from orchestration.lib.publication import list_versions, read_manifest, rollback
+
+    paths = TwinPaths.from_env()
+    versions = list_versions(paths)
+    if args.rollback:
+        if args.rollback not in versions:
+            raise UserError(
+                f"no publication {args.rollback!r} under {paths.published}; "
+                "`twin publish --list` shows the versions"
+            )
+        publication = rollback(paths, args.rollback)
+        print(
+            f"catalog.duckdb now serves {publication.publication_id} "
+            f"(published {publication.published_at})"
+        )
+        return 0
+    manifest = read_manifest(paths)
+    current = manifest.get("publication_id") if manifest else None
+    if not versions:
+        print(f"nothing published under {paths.published} yet (twin run publishes)")
+    for version in versions:
+        print(("* " if version == current else "  ") + version)
+    return 0
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     from orchestration.ui import serve
 
@@ -207,6 +235,12 @@ def build_parser() -> argparse.ArgumentParser:
     batches.add_argument("--json", action="store_true")
     batches.set_defaults(func=cmd_batches)
 
+    publish = sub.add_parser("publish", help="list published versions, or switch back to one")
+    group = publish.add_mutually_exclusive_group()
+    group.add_argument("--list", action="store_true", help="list versions (* = current)")
+    group.add_argument("--rollback", metavar="VERSION", help="make VERSION current again")
+    publish.set_defaults(func=cmd_publish)
+
     ui = sub.add_parser("ui", help="start the Dagster webserver + daemon and the MLflow UI")
     ui.add_argument("--port", type=int, default=3000)
     ui.add_argument("--mlflow-port", type=int, default=5000)
@@ -216,6 +250,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # Dagster flags beta parameters on every definition load; they say nothing to an operator.
+    warnings.filterwarnings("ignore", message=".*is currently in beta.*")
+    warnings.filterwarnings("ignore", message=".*is currently in preview.*")
     try:
         return args.func(args)
     except UserError as error:

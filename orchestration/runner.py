@@ -23,6 +23,7 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration.lib import bronze, landing
+from orchestration.lib.publish_inputs import ensure_publish_inputs
 from twin.paths import TwinPaths
 
 Progress = Callable[[str], None]
@@ -45,8 +46,10 @@ class StageRun:
     materialized: set[str]
 
     def describe(self) -> str:
+        if self.blocked_by:
+            return f"blocked by failed check(s): {', '.join(self.blocked_by)}"
         if not self.success:
-            return f"blocked by failed check(s): {', '.join(self.blocked_by) or 'the run failed'}"
+            return f"FAILED (run {self.run_id[:8]}: see the Dagster UI)"
         return f"ok, with warnings: {', '.join(self.warnings)}" if self.warnings else "ok"
 
 
@@ -181,6 +184,7 @@ def run_twin(paths: TwinPaths, *, progress: Progress = print) -> RunReport:
         raise RuntimeError("DAGSTER_HOME must be set before run_twin (the CLI does this)")
     paths.ensure()
     bronze.ensure_lake(paths)
+    ensure_publish_inputs(paths)
     log_file = paths.home / "logs" / "runs.log"
     report = RunReport()
     claimed = landing.claim_landed_files(paths)
@@ -215,6 +219,19 @@ def run_twin(paths: TwinPaths, *, progress: Progress = print) -> RunReport:
         run_partitions("scenario_batch_job", scenario_ids, scenario_ids, log_file, progress),
         progress,
     )
+    if report.errors:
+        return report  # a publication without every scenario would mislead the planners
+
+    progress("publishing the capacity tables (contracts first) ...")
+    publication = run_stage("publication_job", log_file)
+    _record(report, [publication], progress)
+    if "published/planning_tables" not in publication.materialized:
+        reason = (
+            f"contract check(s) failed: {', '.join(publication.blocked_by)}"
+            if publication.blocked_by
+            else f"run {publication.run_id} failed"
+        )
+        report.errors.append(f"nothing was published: {reason} (details: twin ui → Runs)")
     return report
 
 

@@ -26,3 +26,9 @@ kpi_job = dg.define_asset_job(
     | dg.AssetSelection.groups("staging", "intermediate", "marts"),
     description="Refresh the plant reference tables and rebuild the KPI marts from the lake.",
 )
+
+publication_job = dg.define_asset_job(
+    "publication_job",
+    selection=dg.AssetSelection.groups("publish"),
+    description="Build the published tables, run their contracts (blocking) and publish a new version.",
+)

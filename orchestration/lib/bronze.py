@@ -24,6 +24,7 @@ from orchestration.lib import gx_checks, landing
 from orchestration.lib.audit import read_audit, summarise_reasons, write_audit
 from orchestration.lib.bronze_lake import ensure_lake, rejects_file, table_file
 from orchestration.lib.bronze_rejects import collect_rejects, flag_rows
+from orchestration.lib.bronze_stats import clean_stats, exact_checks
 from orchestration.lib.completeness import CompletenessOutcome, tag_completeness
 from orchestration.lib.gx_checks import SuiteOutcome
 from orchestration.lib.landing import LandedBatch
@@ -147,7 +148,7 @@ def _load(
             f"CREATE TEMP {_checked_kind(opened.fmt)} checked AS "
             f"{checked_sql(spec, opened.types, f'TIMESTAMP {_sql_str(cutoff)}')}"
         )
-        flag_rows(con, spec)
+        keys_proven = flag_rows(con, spec)
     except BadFile as exc:
         return _quarantine(paths, batch, record, str(exc))
     except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
@@ -185,7 +186,8 @@ def _load(
 
     if rows_loaded == 0 and rows_rejected > 0:
         return _quarantine(paths, batch, record, f"no valid rows: {record['reason']}")
-    stats = _clean_stats(con, clean, spec)
+    stats = clean_stats(con, clean, spec)
+    stats["keys_proven"] = keys_proven
     record.update(first_ts=_iso(stats["first_ts"]), last_ts=_iso(stats["last_ts"]))
     if rows_loaded == 0:
         # GX's max/min expectations fail on an empty column; an empty batch has nothing to break.
@@ -227,29 +229,6 @@ def _checked_kind(fmt: str) -> str:
     return "TABLE" if fmt == "csv" else "VIEW"
 
 
-def _clean_stats(con: duckdb.DuckDBPyConnection, clean: Path, spec: SourceSpec) -> dict:
-    """Time span of the loaded rows and, for historian, per-tag counts and ranges (one scan)."""
-    ts_cols = [c.name for c in spec.columns if c.kind == "timestamp"]
-    first = "least(" + ", ".join(f'min("{c}")' for c in ts_cols) + ")"
-    last = "greatest(" + ", ".join(f'max("{c}")' for c in ts_cols) + ")"
-    stats: dict = {}
-    if spec.name == "historian":
-        rows = con.execute(
-            f"""SELECT tag, count(*) FILTER (WHERE quality = 'GOOD'), min(value), max(value), min(ts), max(ts),
-                       count(*) FILTER (WHERE ts IS NULL OR value IS NULL OR quality IS NULL)
-                FROM read_parquet({_sql_str(clean)}) GROUP BY tag"""
-        ).fetchall()
-        stats["per_tag"] = rows
-        stats["good_by_tag"] = {r[0]: r[1] for r in rows}
-        stats["first_ts"] = min((r[4] for r in rows), default=None)
-        stats["last_ts"] = max((r[5] for r in rows), default=None)
-    else:
-        stats["first_ts"], stats["last_ts"] = con.execute(
-            f"SELECT {first}, {last} FROM read_parquet({_sql_str(clean)})"
-        ).fetchall()[0]
-    return stats
-
-
 def _validate(
     con: duckdb.DuckDBPyConnection,
     clean: Path,
@@ -287,41 +266,8 @@ def _validate(
         frame, load_suite(spec.name), parameters=parameters, rows_total=rows_loaded, scope=scope
     )
     if sampled:
-        outcome = gx_checks.merge(outcome, _exact_checks(con, clean, spec, plant, cutoff, stats))
+        outcome = gx_checks.merge(outcome, exact_checks(con, clean, spec, plant, cutoff, stats))
     return outcome
-
-
-def _exact_checks(
-    con: duckdb.DuckDBPyConnection,
-    clean: Path,
-    spec: SourceSpec,
-    plant: Plant,
-    cutoff: datetime,
-    stats: dict,
-) -> gx_checks.ExactChecks:
-    """What GX checks on the sample, re-checked on every loaded row from aggregates (cheap scans)."""
-    exact = gx_checks.ExactChecks()
-    exact.check(
-        "not_in_future",
-        stats["last_ts"] is None or stats["last_ts"] <= cutoff,
-        str(stats["last_ts"]),
-    )
-    if spec.name == "historian":
-        ranges = {t.tag: (t.min, t.max) for _, t in plant.iter_tags()}
-        per_tag = stats["per_tag"]
-        unknown = [r[0] for r in per_tag if r[0] not in ranges]
-        exact.check("known_tags", not unknown, f"{len(unknown)} unknown, e.g. {unknown[:3]}")
-        outside = [
-            r[0]
-            for r in per_tag
-            if r[0] in ranges and (r[2] < ranges[r[0]][0] or r[3] > ranges[r[0]][1])
-        ]
-        exact.check(
-            "value_within_tag_range", not outside, f"{len(outside)} tags, e.g. {outside[:3]}"
-        )
-        nulls = sum(r[6] for r in per_tag)
-        exact.check("no_nulls", nulls == 0, f"{nulls} rows")
-    return exact
 
 
 def _publish(

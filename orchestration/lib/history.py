@@ -18,10 +18,10 @@ with last_machines as (
     select line_id, machine_id from marts.dim_machines
     qualify row_number() over (partition by line_id order by flow_position desc) = 1
 )
-select m.line_id, p.product_id, sum(p.good_qty + p.scrap_qty) as qty
+select m.line_id, p.product_id, sum(p.produced_qty) as qty
 from staging.stg_mes__production_counts as p
 join last_machines as m using (machine_id)
-where p.start_ts >= (select max(start_ts) from staging.stg_mes__production_counts) - interval 28 day
+where p.started_at >= (select max(started_at) from staging.stg_mes__production_counts) - interval 28 day
 group by all
 """
 

@@ -105,7 +105,7 @@ def _type_failures(con: duckdb.DuckDBPyConnection, contract: dict[str, Any]) -> 
             bad = con.execute(
                 f'select count(*) from incoming where "{column}" is not null and {lossy}'
             )
-            if (n := bad.fetchone()[0]) > 0:
+            if (n := bad.fetchall()[0][0]) > 0:  # fetchall: fetchone leaves the result open
                 failures.append(
                     f"column {column}: {n} values do not convert to {want} without loss"
                 )

@@ -1,0 +1,1 @@
+"""Dagster definitions: contract-checked, versioned publication for planning systems."""
