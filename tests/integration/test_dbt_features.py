@@ -241,10 +241,13 @@ def test_labels_and_censoring_match_hand_computed_values(marts) -> None:
     # MES: RUNNING 06-22 every day -> 16 h of the 24 ending at midnight; L1-M2 has no MES data.
     check(T(2026, 3, 4, 0, 0), running_hours_24h=16.0, running_share_24h=16 / 24)
     m2 = full[full["machine_id"] == "L1-M2"]
-    assert m2["running_hours_24h"].isna().all() and m2["running_share_24h"].isna().all()
-    assert m2["power_mean_24h"].notna().all() and m2["temperature_mean_1h"].isna().all()
+    assert m2["running_hours_24h"].isna().all()
+    assert m2["running_share_24h"].isna().all()
+    assert m2["power_mean_24h"].notna().all()
+    assert m2["temperature_mean_1h"].isna().all()
     row = _row(full, "L1-M2", T(2026, 3, 3, 6, 0))
-    assert bool(row["in_repair"]) and pd.isna(row["next_failure_mode"])
+    assert bool(row["in_repair"])
+    assert pd.isna(row["next_failure_mode"])
     assert _row(full, "L1-M2", T(2026, 3, 3, 5, 0))["next_failure_mode"] == "unknown"
     # The temperature ramp before the failure shows in the relative features.
     before = _row(full, "L1-M1", T(2026, 3, 8, 9, 0))
@@ -258,11 +261,14 @@ def test_no_feature_peeks_past_as_of(marts) -> None:
     """Every feature of every row with as_of <= T is the same whether the lake ends at T or goes on."""
     full, cut = marts
     cols = feature_columns(full, FailureModelConfig())
-    assert len(cols) > 60 and "fails_within_72h" not in cols and "in_repair" not in cols
+    assert len(cols) > 60
+    assert "fails_within_72h" not in cols
+    assert "in_repair" not in cols
     keys = ["machine_id", "as_of"]
     cut = cut[cut["as_of"] <= pd.Timestamp(CUT_AT)]
     both = cut.merge(full, on=keys, suffixes=("_cut", "_full"), validate="one_to_one")
-    assert len(both) == len(cut) and len(both) > 2 * 5 * 24
+    assert len(both) == len(cut)
+    assert len(both) > 2 * 5 * 24
     compared = 0
     for col in cols:
         a = both[f"{col}_cut"].astype(float).to_numpy()
