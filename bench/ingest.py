@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -208,6 +209,7 @@ def main() -> None:
     print("|---|---|---:|---:|---:|---:|---|")
     for case in args.cases.split(","):
         for engine in args.engines.split(","):
+            load_before = os.getloadavg()[0]  # the machine is shared: say how busy it was
             out = subprocess.run(
                 [sys.executable, __file__, "--work", str(args.work), "--child", case, engine],
                 capture_output=True,
@@ -218,11 +220,12 @@ def main() -> None:
                 print(f"| {case} | {engine} | failed: {out.stderr.strip().splitlines()[-1]} |||||")
                 continue
             r = json.loads(out.stdout.strip().splitlines()[-1])
+            load = f"load avg {load_before:.1f}→{os.getloadavg()[0]:.1f}"
             notes = (
                 f"claim {r['claim_s']:.1f} s + load {r['load_s']:.1f} s (GX import {r['import_s']:.1f} s before, untimed); {r['status']}, GX on {r['gx_rows']:,} rows, "
-                f"contract {'passed' if r['contract'] else 'FAILED'}"
+                f"contract {'passed' if r['contract'] else 'FAILED'}; {load}"
                 if engine == "twinbridge"
-                else f"{r['bad']} bad rows found"
+                else f"{r['bad']} bad rows found; {load}"
             )
             print(
                 f"| {case} | {engine} | {r['rows']:,} | {r['seconds']:.1f} | {r['rows'] / r['seconds'] / 1e6:.2f} M "
