@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from orchestration.lib.catalog import CATALOG_NAME, fsync_file, write_version
 from orchestration.lib.publish_inputs import ensure_publish_inputs
+from orchestration.lib.report import write_report
 from orchestration.lib.table_checks import (
     ContractViolation,
     Stamp,
@@ -241,7 +242,9 @@ def publish(paths: TwinPaths, tables: Mapping[str, Any], lineage: Mapping[str, A
             shutil.rmtree(staging, ignore_errors=True)
             raise
         live = _switch(root, publication_id, kind="publish")
-    return _publication(root, publication_id, live)
+        publication = _publication(root, publication_id, live)
+        write_report(paths, publication)  # under the lock: report.html matches catalog.duckdb
+    return publication
 
 
 def rollback(paths: TwinPaths, publication_id: str) -> Publication:
@@ -250,7 +253,9 @@ def rollback(paths: TwinPaths, publication_id: str) -> Publication:
         raise ValueError(f"no complete published version {publication_id!r}")
     with _writer_lock(paths.published):
         live = _switch(paths.published, publication_id, kind="rollback")
-    return _publication(paths.published, publication_id, live)
+        publication = _publication(paths.published, publication_id, live)
+        write_report(paths, publication)
+    return publication
 
 
 def _switch(root: Path, publication_id: str, *, kind: str) -> dict[str, Any]:

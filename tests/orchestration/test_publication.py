@@ -149,12 +149,14 @@ def test_publish_writes_an_immutable_version_and_switches_the_catalog(paths: Twi
     assert list_versions(paths) == [pid]
     version = root / "versions" / pid
     expected = {f"{n}.parquet" for n in (*PUBLISHED_TABLES, *CONNECTOR_VIEWS)}
-    assert expected | {"catalog.duckdb", "manifest.json"} == {p.name for p in version.iterdir()}
+    kept = {"catalog.duckdb", "manifest.json", "report.html"}
+    assert expected | kept == {p.name for p in version.iterdir()}
     # Nothing temporary is left next to the live files.
     assert sorted(p.name for p in root.iterdir()) == [
         ".publish.lock",
         "catalog.duckdb",
         "manifest.json",
+        "report.html",
         "versions",
     ]
     # Parquet and catalog hold exactly the contract's columns and types, lineage stamped.
