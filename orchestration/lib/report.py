@@ -12,14 +12,23 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Mapping, Sequence
-from html import escape
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from orchestration.lib.report_charts import BandPoint, fan_chart, fmt_number, share_bar
+from orchestration.lib.report_charts import (
+    CSS,
+    BandPoint,
+    esc,
+    fan_chart,
+    fmt_number,
+    pct,
+    share_bar,
+    table,
+    td,
+)
 
 if TYPE_CHECKING:
     from orchestration.lib.publication import Publication
@@ -33,61 +42,6 @@ BASELINE = "baseline"
 TOP_BOTTLENECKS = 3
 RISK_ROWS = 20  # a plant manager reads the top of the list; the rest stays in the catalog
 KPI_DAYS = 7
-
-CSS = """
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2733;margin:0;background:#f4f6f8}
-main{max-width:1180px;margin:0 auto;padding:16px 24px 40px}
-header{background:#1f3a5a;color:#fff;padding:16px 24px}
-header h1{margin:0 0 8px;font-size:22px}
-header dl{display:grid;grid-template-columns:repeat(3,auto);gap:2px 28px;margin:0;justify-content:start}
-header dt{font-size:11px;text-transform:uppercase;opacity:.75}header dd{margin:0 0 6px;font-weight:600}
-section{background:#fff;border:1px solid #dde3ea;border-radius:6px;padding:12px 18px;margin:16px 0}
-h2{font-size:17px;margin:4px 0 10px}h3{font-size:15px;margin:10px 0 4px}
-.fans{display:grid;grid-template-columns:repeat(auto-fill,minmax(520px,1fr));gap:8px 24px}
-svg.fan{width:100%;height:auto;max-width:640px}
-.band{fill:#9cc3e6;opacity:.6}.median{fill:none;stroke:#1f5f99;stroke-width:2.5}
-.dot{fill:#1f5f99}.dot.partial{fill:#fff;stroke:#1f5f99;stroke-width:1.5}
-.grid{stroke:#e3e8ee}.ytick{font-size:11px;text-anchor:end;fill:#5b6b7b}
-.xtick{font-size:11px;text-anchor:middle;fill:#5b6b7b}.axis{font-size:11px;text-anchor:middle;fill:#5b6b7b}
-table{border-collapse:collapse;font-size:13px;margin:4px 0 8px}
-th,td{padding:3px 10px;border-bottom:1px solid #e6eaef;text-align:right;white-space:nowrap}
-th{background:#eef2f6;font-weight:600}th[scope=row],td.text,th.text{text-align:left}
-caption{caption-side:top;text-align:left;color:#5b6b7b;padding:2px 0 6px}
-.muted{color:#5b6b7b}.up{color:#1b7a3a}.down{color:#b3261e}
-tr.high td{background:#fbe3e1}tr.medium td{background:#fff3d6}td.low-data{background:#fff3d6;font-weight:600}
-.bar{display:inline-block;width:90px;height:9px;background:#e6eaef;margin-left:8px;vertical-align:middle}
-.bar span{display:block;height:100%;background:#c0662b}
-.legend span{display:inline-block;width:14px;height:10px;margin:0 4px 0 12px;vertical-align:middle}
-"""
-
-
-def _e(value: Any) -> str:
-    """Escape any value for HTML text or attributes; a dash for missing values."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return "–"
-    return escape(str(value))
-
-
-def _pct(value: Any, digits: int = 0) -> str:
-    return "–" if value is None or pd.isna(value) else f"{float(value) * 100:.{digits}f}%"
-
-
-def _table(
-    caption: str, head: Sequence[str], rows: Iterable[Sequence[str]], row_css: Sequence[str] = ()
-) -> str:
-    """A real table; cells arrive already escaped, the first cell of each row is its header."""
-    cells = "".join(
-        f'<th scope="col"{" class=text" if i == 0 else ""}>{_e(h)}</th>' for i, h in enumerate(head)
-    )
-    body = []
-    for n, row in enumerate(rows):
-        css = f' class="{row_css[n]}"' if n < len(row_css) and row_css[n] else ""
-        body.append(f'<tr{css}><th scope="row">{row[0]}</th>{"".join(row[1:])}</tr>')
-    return f"<table><caption>{_e(caption)}</caption><thead><tr>{cells}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-
-
-def _td(text: str, css: str = "") -> str:
-    return f'<td class="{css}">{text}</td>' if css else f"<td>{text}</td>"
 
 
 def _line_weeks(capacity: pd.DataFrame) -> pd.DataFrame:
@@ -130,18 +84,18 @@ def _capacity_section(weeks: pd.DataFrame, baseline: str) -> str:
         )
         rows = [
             [
-                _e(f"{p.week:%Y-%m-%d}" + ("*" if p.days < 7 else "")),
-                *(_td(fmt_number(v)) for v in (p.p10, p.p50, p.p90)),
+                esc(f"{p.week:%Y-%m-%d}" + ("*" if p.days < 7 else "")),
+                *(td(fmt_number(v)) for v in (p.p10, p.p50, p.p90)),
             ]
             for p in points
         ]
-        numbers = _table(f"{uom} per week (* partial week)", ["week", "P10", "P50", "P90"], rows)
+        numbers = table(f"{uom} per week (* partial week)", ["week", "P10", "P50", "P90"], rows)
         charts.append(
-            f"<figure><h3>Line {_e(line_id)}</h3>{fan_chart(f'capacity-fan-{line_id}', title, points, uom)}"
+            f"<figure><h3>Line {esc(line_id)}</h3>{fan_chart(f'capacity-fan-{line_id}', title, points, uom)}"
             f"<details><summary>Weekly numbers</summary>{numbers}</details></figure>"
         )
     legend = (
-        '<p class="legend muted">Scenario <b>' + _e(baseline) + "</b>."
+        '<p class="legend muted">Scenario <b>' + esc(baseline) + "</b>."
         '<span style="background:#9cc3e6"></span>P10–P90: 8 in 10 simulated weeks fall inside'
         '<span style="background:#1f5f99;height:3px"></span>P50 (median); hollow dot = week cut by the horizon</p>'
     )
@@ -165,14 +119,14 @@ def _scenario_section(weeks: pd.DataFrame, baseline: str) -> str:
                 diff = (value - base) / base
                 css = "up" if diff > 0.0005 else "down" if diff < -0.0005 else "muted"
                 text += f' <span class="{css}">({diff * 100:+.1f}%)</span>'
-            cells.append(_td(text))
-        rows.append([_e(line_id), *cells])
-    table = _table(
+            cells.append(td(text))
+        rows.append([esc(line_id), *cells])
+    html_table = table(
         "Mean weekly P50 capacity over the horizon (whole weeks), and the difference to the baseline",
         ["line", *scenarios],
         rows,
     )
-    return f'<section id="scenario-comparison"><h2>Scenario comparison</h2>{table}</section>'
+    return f'<section id="scenario-comparison"><h2>Scenario comparison</h2>{html_table}</section>'
 
 
 def _bottleneck_section(constraints: pd.DataFrame, baseline: str) -> str:
@@ -190,17 +144,18 @@ def _bottleneck_section(constraints: pd.DataFrame, baseline: str) -> str:
         )
         rows = [
             [
-                _e(r.line_id),
-                _td(_e(r.machine_id), "text"),
-                _td(_pct(r.bottleneck_share) + share_bar(r.bottleneck_share)),
+                esc(r.line_id),
+                td(esc(r.machine_id), "text"),
+                td(pct(r.bottleneck_share) + share_bar(r.bottleneck_share)),
             ]
             for _, group in share.groupby("line_id", sort=True)
             for r in group.head(TOP_BOTTLENECKS).itertuples()
         ]
-        body = _table(
+        body = table(
             f"Top {TOP_BOTTLENECKS} constraint machines per line: share of simulated time each was the line's bottleneck ({baseline}, mean over {grain}s)",
             ["line", "machine", "bottleneck share"],
             rows,
+            left={1},
         )
     return f'<section id="bottlenecks"><h2>Bottlenecks</h2>{body}</section>'
 
@@ -212,27 +167,28 @@ def _risk_section(risk: pd.DataFrame) -> str:
     top = ranked.head(RISK_ROWS)
     rows = [
         [
-            _e(r.machine_id),
-            _td(_pct(r.p_failure_72h, 1)),
+            esc(r.machine_id),
+            td(pct(r.p_failure_72h, 1)),
             *(
-                _td(fmt_number(v, 0))
+                td(fmt_number(v, 0))
                 for v in (r.hours_to_failure_p10, r.hours_to_failure_p50, r.hours_to_failure_p90)
             ),
-            _td(_e(r.failure_mode), "text"),
+            td(esc(r.failure_mode), "text"),
         ]
         for r in top.itertuples()
     ]
     css = ["high" if p >= 0.5 else "medium" if p >= 0.2 else "" for p in top["p_failure_72h"]]
     as_of = pd.to_datetime(risk["as_of"]).max()
     more = f" ({len(ranked) - RISK_ROWS} more in the catalog)" if len(ranked) > RISK_ROWS else ""
-    table = _table(
+    html_table = table(
         f"Probability of a failure in the next 72 h, as of {as_of:%Y-%m-%d %H:%M} UTC{more}; "
         "red ≥ 50%, amber ≥ 20%",
         ["machine", "P(failure 72 h)", "hours to failure P10", "P50", "P90", "likely failure mode"],
         rows,
         css,
+        left={5},
     )
-    return f'<section id="machines-at-risk"><h2>Machines at risk</h2>{table}</section>'
+    return f'<section id="machines-at-risk"><h2>Machines at risk</h2>{html_table}</section>'
 
 
 def _completeness_section(kpis: pd.DataFrame) -> str:
@@ -244,19 +200,22 @@ def _completeness_section(kpis: pd.DataFrame) -> str:
     recent = lines[lines["date"].isin(days)].sort_values(["line_id", "date"])
     rows = [
         [
-            _e(r.line_id),
-            _td(_e(f"{r.date:%a %Y-%m-%d}"), "text"),
-            *(_td(_pct(v, 1)) for v in (r.oee, r.availability, r.performance, r.quality)),
-            _td(_pct(r.data_completeness, 1), "low-data" if r.data_completeness < 0.95 else ""),
+            esc(r.line_id),
+            td(esc(f"{r.date:%a %Y-%m-%d}"), "text"),
+            *(td(pct(v, 1)) for v in (r.oee, r.availability, r.performance, r.quality)),
+            td(pct(r.data_completeness, 1), "low-data" if r.data_completeness < 0.95 else ""),
         ]
         for r in recent.itertuples()
     ]
-    table = _table(
+    html_table = table(
         f"Line KPIs (ISO 22400) for the last {len(days)} days; completeness under 95% is highlighted",
         ["line", "day", "OEE", "availability", "performance", "quality", "data completeness"],
         rows,
+        left={1},
     )
-    return f'<section id="data-completeness"><h2>Data completeness and OEE</h2>{table}</section>'
+    return (
+        f'<section id="data-completeness"><h2>Data completeness and OEE</h2>{html_table}</section>'
+    )
 
 
 def _yes_no(value: Any) -> str:
@@ -275,23 +234,28 @@ def _accuracy_section(accuracy: pd.DataFrame | None) -> str:
     )
     rows = [
         [
-            _e(r.line_id),
-            _td(_e(f"{pd.Timestamp(r.week_start):%Y-%m-%d}"), "text"),
+            esc(r.line_id),
+            td(esc(f"{pd.Timestamp(r.week_start):%Y-%m-%d}"), "text"),
             *(
-                _td(fmt_number(v))
+                td(fmt_number(v))
                 for v in (r.published_p10, r.published_p50, r.published_p90, r.actual_units)
             ),
-            _td(f"{r.error_pct:+.1f}%" if not pd.isna(r.error_pct) else "–"),
-            _td(_yes_no(r.inside_band)),
+            td(f"{r.error_pct:+.1f}%" if not pd.isna(r.error_pct) else "–"),
+            td(_yes_no(r.inside_band)),
         ]
         for r in frame.itertuples()
     ]
-    table = _table(
+    html_table = table(
         "Published capacity of past weeks against what the line produced (error = actual vs P50)",
         ["line", "week", "published P10", "P50", "P90", "actual", "error", "inside band"],
         rows,
+        left={1},
     )
-    return head + summary + table + "</section>"
+    return head + summary + html_table + "</section>"
+
+
+def _span(span: Mapping[str, Any] | None) -> str:
+    return f"{span.get('start', '–')} to {span.get('end', '–')}" if span else "–"
 
 
 def _header(tables: Mapping[str, pd.DataFrame], manifest: Mapping[str, Any]) -> str:
@@ -308,7 +272,8 @@ def _header(tables: Mapping[str, pd.DataFrame], manifest: Mapping[str, Any]) -> 
         "site": ", ".join(sites) or "–",
         "publication": manifest.get("publication_id"),
         "published at (UTC)": str(manifest.get("published_at", ""))[:19].replace("T", " "),
-        "data window": f"{window.get('start', '–')} to {window.get('end', '–')}" if window else "–",
+        "data window": _span(window),
+        "capacity horizon": _span(data.get("capacity_horizon")),
         "model version": manifest.get("model_version"),
         "scenario set": scenario_set,
     }
@@ -316,8 +281,8 @@ def _header(tables: Mapping[str, pd.DataFrame], manifest: Mapping[str, Any]) -> 
         facts["made current again"] = (
             f"rollback at {str(switch.get('at', ''))[:19].replace('T', ' ')}"
         )
-    items = "".join(f"<div><dt>{_e(k)}</dt><dd>{_e(v)}</dd></div>" for k, v in facts.items())
-    return f'<header id="report-header"><h1>Capacity report — {_e(facts["site"])}</h1><dl>{items}</dl></header>'
+    items = "".join(f"<div><dt>{esc(k)}</dt><dd>{esc(v)}</dd></div>" for k, v in facts.items())
+    return f'<header id="report-header"><h1>Capacity report — {esc(facts["site"])}</h1><dl>{items}</dl></header>'
 
 
 def build_report(
@@ -338,7 +303,7 @@ def build_report(
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{_e(title)}</title><style>{CSS}</style></head><body>"
+        f"<title>{esc(title)}</title><style>{CSS}</style></head><body>"
         f"{_header(tables, manifest)}<main>{''.join(sections)}</main></body></html>\n"
     )
 
@@ -380,8 +345,8 @@ def write_report(paths: TwinPaths, publication: Publication) -> Path:
         log.exception("capacity report for %s could not be built", publication.publication_id)
         page = (
             f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Capacity report</title></head>"
-            f"<body><h1>Capacity report unavailable</h1><p>Publication {_e(publication.publication_id)} is "
-            f"current, but its report could not be built: {_e(type(error).__name__)}: {_e(error)}</p></body></html>\n"
+            f"<body><h1>Capacity report unavailable</h1><p>Publication {esc(publication.publication_id)} is "
+            f"current, but its report could not be built: {esc(type(error).__name__)}: {esc(error)}</p></body></html>\n"
         )
     _replace(target, page)
     return target
