@@ -14,6 +14,18 @@ Estimation (numbers in ``Priors``):
   hours into operating hours): trailing 28 days, weighted by production hours and shrunk towards the
   prior with 40 pseudo-hours (half a week of two shifts), so a machine with 4 h of history keeps
   ~90 % of the prior and one with 300 h keeps ~12 %.
+* Idle (ISO 22400: planned busy time neither running, set up nor down; minor stops, waiting for
+  material or an operator, start-up and clean-up): ``idle`` = idle / (running + idle) hours, trailing
+  28 days, shrunk towards 0.10 with 40 pseudo-hours. The engine has no idle state, so a machine
+  "operates" through its idle: ``performance`` passed to the engine is KPI performance x
+  (1 - idle), and the failure clock, which ticks in running hours in the history, is stretched by
+  1 / (1 - idle) (TBF scale, and the wall-clock to operating-hours factor of the near-term risk).
+  Without this the engine ran machines 100 % of their up time: the virtual plant idles 12-16 % of
+  it, so every machine's capacity was ~15 % too high (bench/fidelity.py, BENCHMARKS.md Fidelity).
+  The marts carry no idle reason, so starvation and blocking count as idle too; on a coupled plant
+  a downstream machine's starvation is then slowed for *and* simulated (counted twice). A serial
+  line's output is set by its bottleneck, which is rarely starved, so line rows move little; an
+  idle split by MES reason in fct_machine_kpis_daily would make it exact.
 * Failures: operating hours between failures = production hours (or, on days without MES, shift
   hours x prior utilisation) / failures over the last 365 days. Gamma shrinkage: the plant pools
   all machines with one pseudo-failure at the prior MTBF, each machine gets one pseudo-failure at
@@ -80,6 +92,7 @@ class Priors:
     performance: float = 0.9
     scrap: float = 0.02
     utilisation: float = 0.85  # operating share of planned busy time (ISO 22400 availability)
+    idle: float = 0.10  # idle share of running + idle hours (minor stops, waiting, start-up)
     weight_h: float = 40.0  # pseudo production hours behind the three above
     mtbf_h: float = 150.0  # operating hours; about one failure per machine every two weeks
     mttr_h: float = 2.5
@@ -99,10 +112,11 @@ class MachineFit:
     performance: float
     scrap: float
     utilisation: float
-    tbf: Distribution
+    tbf: Distribution  # in running hours, as in the history (see ``engine_params`` for idle)
     repair: LogNormal
     failures: int
     exposure_h: float
+    idle: float = 0.0
 
 
 # ---------------------------------------------------------------- horizon and calendar
@@ -215,6 +229,15 @@ def fit_machines(
         busy = h["planned_busy_hours"].astype(float).fillna(0.0)
         ok = h["production_hours"].notna() & h["planned_busy_hours"].notna()
         util = (float(hours[ok].sum()) + priors.utilisation * w) / (float(busy[ok].sum()) + w)
+        idle_h = (
+            h["idle_hours"].astype(float)
+            if "idle_hours" in h.columns
+            else pd.Series(np.nan, index=h.index)
+        )
+        seen = idle_h.notna() & h["production_hours"].notna()
+        idle = (float(idle_h[seen].sum()) + priors.idle * w) / (
+            float(hours[seen].sum() + idle_h[seen].sum()) + w
+        )
         n, t = int(counts.get(m.id, 0)), float(exposure.get(m.id, 0.0))
         mtbf = (t + 1.0 / pooled_rate) / (n + 1.0)
         tbf: Distribution = Exponential(mtbf)
@@ -233,6 +256,7 @@ def fit_machines(
             repair=LogNormal(mttr, cv),
             failures=n,
             exposure_h=t,
+            idle=min(max(idle, 0.0), 0.9),
         )
     return out
 
@@ -470,16 +494,24 @@ def build_line_params(
                 if c.machine in ("all", m.id) and c.line in (None, line.id)
             ]
             changeovers = len(shares) > 1 and m.changeover_min > 0
+            # engine operating hours = running + idle hours (module doc, "Idle")
+            keep = 1.0 - fit.idle
+            tbf = _stretched(fit.tbf, 1.0 / keep)
             machines.append(
                 MachineParams(
                     id=m.id,
                     rate_per_h=_rate(m, shares),
-                    performance=fit.performance,
+                    performance=fit.performance * keep,
                     scrap=fit.scrap,
-                    tbf=fit.tbf,
+                    tbf=tbf,
                     repair=fit.repair,
                     first_tbf=first_failure(
-                        risk_rows.get(m.id), fit.tbf, shifts, fit.utilisation, start, priors
+                        risk_rows.get(m.id),
+                        tbf,
+                        shifts,
+                        min(fit.utilisation / keep, 1.0),
+                        start,
+                        priors,
                     ),
                     planned=tuple(
                         pm_windows(plant, m, last_pm.get(m.id), start, end_h, shift_starts, moves)
@@ -499,6 +531,15 @@ def build_line_params(
         )
         out[line.id] = _add_machines(params, scenario)
     return out
+
+
+def _stretched(tbf: Distribution, factor: float) -> Distribution:
+    """The same failure law on a clock running ``factor`` times slower (running -> operating h)."""
+    if isinstance(tbf, Exponential):
+        return Exponential(tbf.mean * factor)
+    if isinstance(tbf, Weibull):
+        return Weibull(tbf.shape, tbf.scale * factor)
+    raise TypeError(f"cannot stretch {type(tbf).__name__}")
 
 
 def _line_down(

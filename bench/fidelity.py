@@ -1,0 +1,234 @@
+"""Fidelity of the twin on the virtual plant (a benchmark, not a test): ``python bench/fidelity.py``.
+
+1. ``twin generate --days 56 --start <Monday> --seed S`` into a fresh TWIN_HOME under /tmp;
+2. hold back the last 2 weeks' landing files (by the date in the file name);
+3. ``twin run``: loads 6 weeks and publishes 13 weeks of capacity from the Monday after them;
+4. land the 2 held weeks, ``twin run`` again: their actuals arrive and the asset
+   ``published/capacity_forecast_accuracy`` compares them with the first publication;
+5. print, per line and week, published P10/P50/P90 against actual, error and band, and the summary:
+   mean absolute error of the weekly P50 per line (target within 6 %) and the share of line-weeks
+   inside P10-P90 (target: most).
+
+Two comparisons are printed, because the virtual plant's lines are not coupled (each machine runs
+its own shifts, an upstream breakdown does not starve the machines after it) while the twin
+simulates a coupled serial line:
+
+* ``line``: the asset's table as published: the line row (simulated good output of the coupled
+  line) against the line's KPI output (its last machine's good output). On the virtual plant the
+  last machine is never starved, so this measures the coupling the plant does not have as much as
+  the twin's estimation.
+* ``output machine``: the standalone capacity row of the line's last machine (what it makes when
+  never starved or blocked) against the same actual: like for like on an uncoupled plant, so it
+  measures the parameter estimation (rates, performance, scrap, idle, failures, PM, shifts).
+
+A per-machine breakdown of the held-out weeks (published available hours and rate against the
+KPI marts' production hours and good output per production hour) shows where a bias comes from.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from orchestration.lib import warehouse  # noqa: E402
+from orchestration.lib.forecast_accuracy import forecast_accuracy, summary  # noqa: E402
+from orchestration.lib.publication import list_versions  # noqa: E402
+from twin.paths import DEMO_PLANT, TwinPaths  # noqa: E402
+from twin.plant import load_plant  # noqa: E402
+
+WEEKS, HELD_WEEKS = 8, 2
+
+
+def _default_start() -> dt.date:
+    """The latest Monday whose 8 weeks end before today (the generator writes past days)."""
+    last_possible = dt.date.today() - dt.timedelta(days=7 * WEEKS)
+    return last_possible - dt.timedelta(days=last_possible.weekday())
+
+
+def _twin(home: Path, *args: str, log: Path) -> float:
+    env = {**os.environ, "TWIN_HOME": str(home), "DAGSTER_HOME": str(home / "dagster")}
+    env.setdefault("TWIN_PLANT", str(DEMO_PLANT))
+    began = time.perf_counter()
+    with log.open("a") as out:
+        out.write(f"\n$ twin {' '.join(args)}\n")
+        out.flush()
+        code = subprocess.run(
+            [str(Path(sys.executable).with_name("twin")), *args],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            check=False,
+        ).returncode
+    seconds = time.perf_counter() - began
+    if code != 0:
+        raise SystemExit(f"twin {' '.join(args)} failed ({code}); see {log}")
+    return seconds
+
+
+def _hold_back(home: Path, cutoff: dt.date) -> list[tuple[Path, Path]]:
+    """Move landing files dated on or after ``cutoff`` (name date) to ``<home>/held``."""
+    moved = []
+    for file in sorted((home / "landing").rglob("*")):
+        if not file.is_file():
+            continue
+        stamp = next((p for p in file.stem.split("_") if len(p) == 10 and p[4] == "-"), None)
+        if stamp and dt.date.fromisoformat(stamp) >= cutoff:
+            target = home / "held" / file.relative_to(home / "landing")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            file.rename(target)
+            moved.append((target, file))
+    return moved
+
+
+def _weeks_table(acc: pd.DataFrame) -> str:
+    shown = acc.assign(
+        error=(100 * acc["error_pct"]).map("{:+.1f} %".format),
+        band=acc["inside_band"].map({True: "in", False: "OUT"}),
+    )[
+        [
+            "line_id",
+            "week_start",
+            "published_p10",
+            "published_p50",
+            "published_p90",
+            "actual_units",
+            "error",
+            "band",
+            "days_with_actuals",
+        ]
+    ]
+    return shown.to_string(index=False, float_format="{:,.0f}".format)
+
+
+def _per_line(acc: pd.DataFrame) -> str:
+    rows = []
+    for line, g in acc.groupby("line_id"):
+        rows.append(
+            {
+                "line_id": line,
+                "weeks": len(g),
+                "mean_abs_error": f"{100 * g['error_pct'].abs().mean():.1f} %",
+                "bias": f"{100 * g['error_pct'].mean():+.1f} %",
+                "inside_band": f"{int(g['inside_band'].sum())}/{len(g)}",
+            }
+        )
+    return pd.DataFrame(rows).to_string(index=False)
+
+
+def _machine_breakdown(paths: TwinPaths, first: str, weeks: list[dt.date]) -> pd.DataFrame:
+    """Held-out weeks per machine: what the first publication assumed against what happened."""
+    cap = pd.read_parquet(paths.published / "versions" / first / "capacity_supply.parquet")
+    cap = cap[
+        (cap["resource_level"] == "machine")
+        & (cap["bucket_grain"] == "week")
+        & (cap["scenario_id"] == "baseline")
+        & (cap["quantile"] == "p50")
+    ]
+    cap = cap.assign(week=pd.to_datetime(cap["bucket_start"]).dt.date)
+    cap = cap[cap["week"].isin(weeks)]
+    twin = cap.groupby("resource_id").agg(
+        calendar_h=("calendar_hours", "sum"),
+        planned_h=("planned_downtime_hours", "sum"),
+        avail_h=("available_hours", "sum"),
+        rate=("rate_units_per_hour", "mean"),
+        twin_units=("capacity_units", "sum"),
+    )
+    kpi = warehouse.read_table(paths, "marts.fct_machine_kpis_daily")
+    kpi = kpi.assign(date=pd.to_datetime(kpi["date"]).dt.date)
+    kpi = kpi[kpi["date"].map(lambda d: d - dt.timedelta(days=d.weekday())).isin(weeks)]
+    act = kpi.groupby("machine_id").agg(
+        busy_h=("planned_busy_hours", "sum"),
+        run_h=("production_hours", "sum"),
+        down_h=("unplanned_downtime_hours", "sum"),
+        actual_units=("good_qty", "sum"),
+    )
+    out = twin.join(act, how="outer")
+    out["actual_rate"] = out["actual_units"] / out["run_h"]
+    out["hours_ratio"] = out["run_h"] / out["avail_h"]
+    out["rate_ratio"] = out["actual_rate"] / out["rate"]
+    out["units_error"] = out["actual_units"] / out["twin_units"] - 1
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--start", type=dt.date.fromisoformat, default=_default_start())
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--home", type=Path, default=None, help="default /tmp/twin-fidelity-<seed>")
+    args = parser.parse_args(argv)
+    if args.start.weekday() != 0:
+        parser.error(f"--start {args.start} is not a Monday")
+    home = (args.home or Path(f"/tmp/twin-fidelity-{args.seed}")).resolve()
+    if home.exists():
+        shutil.rmtree(home)
+    home.mkdir(parents=True)
+    log = home / "fidelity.log"
+    paths = TwinPaths(home)
+    plant = load_plant(os.environ.get("TWIN_PLANT", DEMO_PLANT))
+    cutoff = args.start + dt.timedelta(weeks=WEEKS - HELD_WEEKS)
+    held_weeks = [cutoff + dt.timedelta(weeks=i) for i in range(HELD_WEEKS)]
+    print(
+        f"fidelity: seed {args.seed}, {WEEKS} weeks from {args.start}, held back from {cutoff}; "
+        f"TWIN_HOME {home}; log {log}",
+        flush=True,
+    )
+    began = time.perf_counter()
+    t_gen = _twin(home, "generate", "--days", str(7 * WEEKS), "--start", str(args.start),
+                  "--seed", str(args.seed), log=log)  # fmt: skip
+    moved = _hold_back(home, cutoff)
+    print(f"generated in {t_gen:.0f} s; held back {len(moved)} files", flush=True)
+    t_run1 = _twin(home, "run", log=log)
+    first = list_versions(paths)
+    print(f"run 1 (6 weeks) in {t_run1:.0f} s: published {first[-1]}", flush=True)
+    for held, landing in moved:
+        landing.parent.mkdir(parents=True, exist_ok=True)
+        held.rename(landing)
+    t_run2 = _twin(home, "run", log=log)
+    print(f"run 2 (+2 weeks) in {t_run2:.0f} s: {len(list_versions(paths))} versions", flush=True)
+
+    line_acc = pd.read_parquet(paths.published / "capacity_forecast_accuracy.parquet")
+    actual = warehouse.read_table(paths, "marts.fct_line_kpis_daily")
+    last = {line.id: line.machines[-1].id for line in plant.lines}
+    out_acc = forecast_accuracy(
+        paths,
+        actual[["line_id", "date", "good_qty"]],
+        timezone=plant.site.timezone,
+        resource_ids=last,
+    )
+    for title, acc in (("line rows (the asset)", line_acc), ("output machine rows", out_acc)):
+        stats = summary(acc)
+        print(f"\n== {title}: published vs actual per line and week ==")
+        print(_weeks_table(acc))
+        print(_per_line(acc))
+        if stats["line_weeks"]:
+            print(
+                f"summary: {stats['line_weeks']} line-weeks, mean |error| of P50 "
+                f"{100 * stats['mean_abs_error_pct']:.1f} % (target <= 6 %), bias "
+                f"{100 * stats['bias_pct']:+.1f} %, inside P10-P90 "
+                f"{100 * stats['band_coverage']:.0f} % (target: most)"
+            )
+    print("\n== held-out weeks per machine: first publication (P50) vs KPI marts ==")
+    breakdown = _machine_breakdown(paths, first[-1], held_weeks)
+    print(breakdown.to_string(float_format="{:,.3f}".format))
+    print(
+        f"\nmachine: {platform.node()}, {os.cpu_count()} CPUs, {platform.processor() or ''} "
+        f"load {os.getloadavg()[0]:.1f}; total {time.perf_counter() - began:.0f} s "
+        f"(generate {t_gen:.0f} s, run 1 {t_run1:.0f} s, run 2 {t_run2:.0f} s)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
