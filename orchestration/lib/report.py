@@ -42,6 +42,7 @@ BASELINE = "baseline"
 TOP_BOTTLENECKS = 3
 RISK_ROWS = 20  # a plant manager reads the top of the list; the rest stays in the catalog
 KPI_DAYS = 7
+CSP = "default-src 'none'; style-src 'unsafe-inline'"
 
 
 def _line_weeks(capacity: pd.DataFrame) -> pd.DataFrame:
@@ -303,6 +304,8 @@ def build_report(
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        # The browser itself refuses anything from elsewhere, even if a later edit adds a link.
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
         f"<title>{esc(title)}</title><style>{CSS}</style></head><body>"
         f"{_header(tables, manifest)}<main>{''.join(sections)}</main></body></html>\n"
     )

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 WIDTH, HEIGHT = 640, 230
-LEFT, RIGHT, TOP, BOTTOM = 64, 16, 14, 40  # room for the y tick labels and the week labels
+LEFT, RIGHT, TOP, BOTTOM = 70, 22, 14, 40  # room for the y tick labels and the week labels
 
 
 @dataclass(frozen=True)
@@ -39,12 +39,12 @@ def fmt_number(value: float | None, digits: int = 0) -> str:
 
 
 def nice_ticks(top: float, count: int = 5) -> list[float]:
-    """Round axis ticks from 0 to at least ``top`` (steps of 1, 2 or 5 × 10^k)."""
+    """Round axis ticks from 0 to at least ``top`` (steps of 1, 2, 2.5 or 5 × 10^k)."""
     if top <= 0:
         return [0.0, 1.0]
     raw = top / count
     magnitude = 10 ** math.floor(math.log10(raw))
-    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
     return [i * step for i in range(math.ceil(top / step) + 1)]
 
 
@@ -152,16 +152,16 @@ body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#
 main{max-width:1180px;margin:0 auto;padding:16px 24px 40px}
 header{background:#1f3a5a;color:#fff;padding:16px 24px}
 header h1{margin:0 0 8px;font-size:22px}
-header dl{display:grid;grid-template-columns:repeat(3,auto);gap:2px 28px;margin:0;justify-content:start}
+header dl{display:flex;flex-wrap:wrap;gap:2px 36px;margin:0}
 header dt{font-size:11px;text-transform:uppercase;opacity:.75}header dd{margin:0 0 6px;font-weight:600}
 section{background:#fff;border:1px solid #dde3ea;border-radius:6px;padding:12px 18px;margin:16px 0}
 h2{font-size:17px;margin:4px 0 10px}h3{font-size:15px;margin:10px 0 4px}
 .fans{display:grid;grid-template-columns:repeat(auto-fill,minmax(520px,1fr));gap:8px 24px}
-svg.fan{width:100%;height:auto;max-width:640px}
+figure{margin:0}svg.fan{width:100%;height:auto;max-width:640px}
 .band{fill:#9cc3e6;opacity:.6}.median{fill:none;stroke:#1f5f99;stroke-width:2.5}
 .dot{fill:#1f5f99}.dot.partial{fill:#fff;stroke:#1f5f99;stroke-width:1.5}
-.grid{stroke:#e3e8ee}.ytick{font-size:11px;text-anchor:end;fill:#5b6b7b}
-.xtick{font-size:11px;text-anchor:middle;fill:#5b6b7b}.axis{font-size:11px;text-anchor:middle;fill:#5b6b7b}
+.grid{stroke:#e3e8ee}.ytick{font-size:13px;text-anchor:end;fill:#5b6b7b}
+.xtick{font-size:13px;text-anchor:middle;fill:#5b6b7b}.axis{font-size:13px;text-anchor:middle;fill:#5b6b7b}
 table{border-collapse:collapse;font-size:13px;margin:4px 0 8px}
 th,td{padding:3px 10px;border-bottom:1px solid #e6eaef;text-align:right;white-space:nowrap}
 th{background:#eef2f6;font-weight:600}th[scope=row],td.text,th.text{text-align:left}

@@ -204,6 +204,8 @@ def test_page_loads_nothing_from_elsewhere(page: str) -> None:
     assert "@import" not in page
     assert "url(" not in page
     assert page.startswith("<!DOCTYPE html>")
+    # And the browser is told to refuse anything from elsewhere.
+    assert "Content-Security-Policy\" content=\"default-src 'none'" in page
 
 
 def test_axis_ticks_are_round_and_cover_the_top() -> None:
