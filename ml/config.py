@@ -103,3 +103,26 @@ class FailureModelConfig(_Strict):
                 "a shorter gap lets a label window straddle train and test"
             )
         return self
+
+
+CONFIG_ENV = "TWIN_ML_CONFIG"
+
+
+def load_config(path: str | None = None) -> FailureModelConfig:
+    """The defaults, overridden by the YAML/JSON file named by ``$TWIN_ML_CONFIG`` (or ``path``).
+
+    The file holds only what differs, nested like the model (e.g. ``params: {max_iter: 300}``); it is
+    validated strictly, so a misspelt knob is an error rather than a silently ignored setting.
+    """
+    import os
+    from pathlib import Path
+
+    import yaml
+
+    path = path or os.environ.get(CONFIG_ENV)
+    if not path:
+        return FailureModelConfig()
+    overrides = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    if not isinstance(overrides, dict):
+        raise ValueError(f"{path}: the failure-model config must be a mapping")
+    return FailureModelConfig.model_validate(overrides)

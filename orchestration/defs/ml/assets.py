@@ -3,7 +3,7 @@
 import dagster as dg
 
 from ml import pipeline
-from ml.config import FailureModelConfig
+from ml.config import load_config
 from orchestration.lib import warehouse
 from orchestration.lib.lake import write_parquet_atomically
 from orchestration.lib.ml_metadata import gate_check_result, risk_preview, training_metadata
@@ -36,7 +36,7 @@ def failure_model(
     """Retrain the 72-hour failure-risk model on the hourly machine features; register it in MLflow as the challenger."""
     frame = warehouse.read_table(twin.paths, FEATURES_TABLE)
     result = pipeline.retrain(
-        frame, model_registry.registry(), FailureModelConfig(), dagster_run_id=context.run_id
+        frame, model_registry.registry(), load_config(), dagster_run_id=context.run_id
     )
     return dg.MaterializeResult(
         metadata=training_metadata(result), check_results=[gate_check_result(GATE_CHECK, result)]
@@ -84,7 +84,7 @@ def machine_failure_risk_scores(
 ) -> dg.MaterializeResult:
     """Probability that each machine fails within 72 h, hours to failure (p10/p50/p90) and the likely failure mode, from the champion model."""
     frame = warehouse.read_table(twin.paths, FEATURES_TABLE)
-    config = FailureModelConfig()
+    config = load_config()
     registry = model_registry.registry()
     if registry.champion_version() is None:
         reason = "no champion model yet: constant-hazard MTBF fallback from the failure history"

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from ml.config import FailureModelConfig
+from ml.config import load_config
 from ml.drift import recent_calibration
 from orchestration.lib import warehouse
 from orchestration.lib.resources import ModelRegistry, TwinHome
@@ -95,7 +95,7 @@ def champion_drift_sensor(
         return dg.SkipReason("no champion yet")
     model, version = registry.load_champion()
     frame = warehouse.read_table(twin.paths, "marts.fct_machine_hourly_features")
-    ece = recent_calibration(frame, model, FailureModelConfig())
+    ece = recent_calibration(frame, model, load_config())
     if ece is None or ece <= DRIFT_ECE:
         return dg.SkipReason(f"champion v{version} calibration error {ece} within {DRIFT_ECE}")
     return dg.RunRequest(
