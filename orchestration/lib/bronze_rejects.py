@@ -49,7 +49,8 @@ def keys_unique_in_order(con: duckdb.DuckDBPyConnection, spec: SourceSpec, where
     """True when the valid rows' order proves that no key repeats (see module docstring).
 
     Each streamed chunk is cut into runs of one id with strictly increasing timestamps; then, per
-    id, the runs' [first, last] timestamp spans must not overlap. That holds in any chunk order
+    id, the runs' [first, last] timestamp spans must not overlap (a repeated key always lands in
+    two runs whose spans share that timestamp). That holds in any chunk order
     (DuckDB streams chunks in parallel, out of order), so the proof is sound whatever order the
     rows arrive in; it only *succeeds* when runs are long, i.e. the file is ordered by id then
     time. False means "not proven" (short runs, overlapping spans, or a repeated key), never
@@ -68,10 +69,11 @@ def keys_unique_in_order(con: duckdb.DuckDBPyConnection, spec: SourceSpec, where
                 continue
             ids = chunk.column(0).to_numpy(zero_copy_only=False)
             ts = chunk.column(1).to_numpy(zero_copy_only=False)
-            same = ids[1:] == ids[:-1]
-            if np.any(same & (ts[1:] <= ts[:-1])):
-                return False
-            starts = np.concatenate(([0], np.flatnonzero(~same) + 1))
+            # A run ends where the id changes or time stops increasing. Parallel streaming can
+            # splice a later piece of one id's rows before an earlier piece: that is two runs
+            # with disjoint spans, still provable; a repeated timestamp gives overlapping spans.
+            breaks = (ids[1:] != ids[:-1]) | (ts[1:] <= ts[:-1])
+            starts = np.concatenate(([0], np.flatnonzero(breaks) + 1))
             ends = np.concatenate((starts[1:] - 1, [n - 1]))
             rows, runs = rows + n, runs + len(starts)
             if runs > max(MIN_RUNS_CAP, rows // MIN_RUN_LENGTH):
