@@ -247,7 +247,15 @@ def fit(config: FailureModelConfig, frame: pd.DataFrame) -> TrainingOutcome:
 def _fit(config: FailureModelConfig, frame: pd.DataFrame) -> TrainingOutcome:
     rows = prepare_frame(frame)
     cap = config.params.hours_to_failure_cap_h
-    split = split_point(rows, config.split.test_fraction, config.gap_h)
+    try:
+        split = split_point(rows, config.split.test_fraction, config.gap_h)
+    except ValueError as too_short:
+        # A new plant has only days of history: no honest train/test split exists yet.
+        reason = f"{too_short}: constant-hazard MTBF fallback"
+        fb = reliability_fallback(rows, reason, horizon_h=config.horizon_h, cap_h=cap)
+        return TrainingOutcome(
+            model=fb, split=None, train=rows, test=rows.iloc[0:0], notes=[reason]
+        )
     train, test = apply_split(rows, split)
     n_failures = count_failures(train, config)
     if n_failures < config.min_failures:

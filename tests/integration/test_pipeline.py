@@ -8,6 +8,7 @@ import dagster as dg
 import duckdb
 import pytest
 
+from data_contracts import load_published_contract
 from orchestration.cli import main
 from orchestration.runner import refresh_kpis
 from twin.paths import TwinPaths
@@ -110,6 +111,36 @@ def test_kpis_are_built_for_every_machine_day(first_run) -> None:
     assert completeness > 0.9
 
 
+def test_the_run_ends_with_a_publication_that_names_its_lineage(first_run) -> None:
+    paths, _, _ = first_run
+    manifest = json.loads((paths.published / "manifest.json").read_text())
+    catalog = str(paths.published / "catalog.duckdb")
+    with duckdb.connect(catalog, read_only=True) as connection:
+        ids = {
+            name: connection.execute(f"select distinct publication_id from {name}").fetchall()
+            for name in ("capacity_supply", "machine_failure_risk", "kpi_daily", "constraint_map")
+        }
+        scenarios = connection.execute(
+            "select distinct scenario_id from capacity_supply order by 1"
+        ).fetchall()
+        weeks = connection.execute(
+            "select count(distinct bucket_start) from capacity_supply where bucket_grain = 'week'"
+        ).fetchone()[0]
+        risk_rows = connection.execute("select count(*) from machine_failure_risk").fetchone()[0]
+    assert all(found == [(manifest["publication_id"],)] for found in ids.values())
+    assert [s for (s,) in scenarios] == sorted(manifest["scenario_set"])
+    assert "baseline" in manifest["scenario_set"]
+    assert weeks == 13
+    assert risk_rows == 18
+    # Four days hold too few failures to train: the published risk says it is the fallback.
+    assert "fallback" in manifest["model_version"]
+    assert manifest["data"]["batches"]["count"] >= DAYS * 3
+    assert all(check["passed"] for check in manifest["checks"])
+    assert {t: manifest["tables"][t]["contract_version"] for t in ids} == {
+        t: load_published_contract(t)["version"] for t in ids
+    }
+
+
 def test_every_run_is_recorded_in_the_dagster_instance(first_run, capsys) -> None:
     # Files with identical content are one batch: count batches, not files.
     records = _batches(capsys)
@@ -117,6 +148,8 @@ def test_every_run_is_recorded_in_the_dagster_instance(first_run, capsys) -> Non
         runs = instance.get_runs()
     jobs = [run.job_name for run in runs]
     assert jobs.count("kpi_job") == 1
+    assert jobs.count("scenario_batch_job") == 6
+    assert jobs.count("publication_job") == 1
     assert len([j for j in jobs if j.startswith("ingest_")]) == len(records)
 
 

@@ -102,6 +102,17 @@ def test_fallback_with_too_few_failures_uses_mtbf(frame_factory) -> None:
     assert fb.failure_mode in {"wear", "overheat"}
 
 
+def test_a_few_days_of_history_fall_back_instead_of_failing(frame_factory) -> None:
+    # Regression: a plant with four days of data cannot hold a 72 h gap plus a test period; the
+    # twin must still score its machines (with the MTBF fallback), not crash the run.
+    frame, _ = frame_factory(n_machines=2, days=4, seed=3)
+    outcome = train.fit(FailureModelConfig(), frame)
+    assert isinstance(outcome.model, ReliabilityFallback)
+    assert "too short" in outcome.model.reason
+    risk = outcome.model.predict_risk(frame)
+    assert risk["p_failure_72h"].between(0, 1).all()
+
+
 def test_missing_feature_columns_are_named(trained) -> None:
     with pytest.raises(ValueError, match="a_mean_12h"):
         trained.model.predict_risk(trained.test.drop(columns=["a_mean_12h"]))
