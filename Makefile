@@ -1,5 +1,5 @@
 # The developer interface. `make demo` and `make test` set everything up from a bare Python 3.11.
-.PHONY: install manifest demo run ui test test-fast lint fmt bench clean
+.PHONY: install browser manifest demo run ui test test-fast lint fmt bench clean
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
@@ -16,6 +16,10 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet -c requirements.lock --config-settings editable_mode=compat -e ".[dev]"
 	touch $@
 
+# Headless Chromium (Debian's package) for the browser tests of the UI and the capacity report.
+browser:
+	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || echo "WARNING: install chromium (apt-get install -y chromium) for the browser tests"
+
 manifest: install
 	$(DBT) parse --quiet $(DBT_DIRS)
 
@@ -28,7 +32,7 @@ run: manifest
 ui: manifest
 	$(BIN)/twin ui
 
-test: manifest
+test: manifest browser
 	$(BIN)/pytest
 
 test-fast: manifest
