@@ -1,5 +1,6 @@
 """Idle time (minor stops, waiting, start-up) from the KPI history reaches the engine parameters:
-the rate is cut by the idle share and the failure clock stretched so failures per running hour stay."""
+the rate is cut by the idle share and the failure clock stretched so failures per running hour stay;
+changeovers come as often as the history's setup hours say, shrunk towards one per shift."""
 
 import datetime as dt
 
@@ -19,8 +20,11 @@ PLANT = parse_plant(
                  "days": ["mon", "tue", "wed", "thu", "fri"]}
             ]
         },
-        "products": [{"id": "P1", "family": "f"}],
+        "products": [{"id": "P1", "family": "f"}, {"id": "P2", "family": "f"}],
         "lines": [
+            {"id": "A", "buffer_capacity": 5,
+             "machines": [{"id": "A1", "type": "mill", "changeover_min": 30,
+                           "ideal_cycle_time_s": {"P1": 30.0, "P2": 40.0}}]},
             {"id": "B", "buffer_capacity": 5,
              "machines": [{"id": "B1", "type": "press", "ideal_cycle_time_s": {"P1": 30.0}}]}
         ],
@@ -30,10 +34,10 @@ START = dt.datetime(2026, 6, 28, 22)  # Monday 2026-06-29 00:00 Berlin
 BASE = Scenario(id="baseline", horizon_weeks=2, replications=10)
 
 
-def _kpis(days: int, idle_h: float | None) -> pd.DataFrame:
+def _kpis(days: int, idle_h: float | None, machine: str = "B1", **cols) -> pd.DataFrame:
     dates = [dt.date(2026, 6, 29) - dt.timedelta(days=i) for i in range(1, days + 1)]
     frame = {
-        "machine_id": "B1",
+        "machine_id": machine,
         "date": dates,
         "production_hours": 6.0,
         "planned_busy_hours": 8.0,
@@ -42,7 +46,7 @@ def _kpis(days: int, idle_h: float | None) -> pd.DataFrame:
     }
     if idle_h is not None:
         frame["idle_hours"] = idle_h
-    return pd.DataFrame(frame)
+    return pd.DataFrame({**frame, **cols})
 
 
 def test_idle_share_is_hours_weighted_and_shrunk_towards_the_prior() -> None:
@@ -63,3 +67,17 @@ def test_idle_cuts_the_rate_and_stretches_the_failure_clock() -> None:
     assert b1.tbf.mean == pytest.approx(fit.tbf.mean / (1 - fit.idle))
     none = build_line_params(PLANT, kpis, None, None, BASE, START, priors=Priors(idle=0.0))
     assert none["B"].machines[0].performance > b1.performance
+
+
+def test_changeovers_as_often_as_the_history_sets_up() -> None:
+    # 20 days: 120 h running + 30 h idle, 5 h of setup = one 30-min changeover every 15 h
+    kpis = _kpis(20, 1.5, machine="A1", setup_hours=0.25)
+    fit = fit_machines(PLANT, kpis, None, START)["A1"]
+    assert (fit.setup_seen_h, fit.operating_seen_h) == pytest.approx((5.0, 150.0))
+    a1 = build_line_params(PLANT, kpis, None, None, BASE, START)["A"].machines[0]
+    prior = 0.5 / (8.0 * fit.utilisation)  # one per 8-h shift
+    assert a1.setup_every_h == pytest.approx(0.5 / ((5.0 + prior * 40) / (150.0 + 40)))
+    assert 8.0 * fit.utilisation < a1.setup_every_h < 15.0
+    # no setup history: one changeover per shift, as before
+    bare = build_line_params(PLANT, None, None, None, BASE, START)["A"].machines[0]
+    assert bare.setup_every_h == pytest.approx(8.0 * 0.85)
