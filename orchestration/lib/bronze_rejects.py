@@ -22,7 +22,7 @@ import numpy as np
 from orchestration.lib.row_rules import idx_column
 from orchestration.lib.sources import SourceSpec
 
-STREAM_ROWS = 1 << 20  # rows per Arrow batch of the ordered pass (~12 MB: id + timestamp)
+STREAM_ROWS = 1 << 20  # rows per Arrow batch of the ordered pass (~20 MB: rn, id, timestamp)
 MIN_RUN_LENGTH = 4  # give up on the proof when runs average fewer rows than this...
 MIN_RUNS_CAP = 10_000  # ...and there are more runs than this (small files always try)
 
@@ -58,7 +58,7 @@ def keys_unique_in_order(con: duckdb.DuckDBPyConnection, spec: SourceSpec, where
     """
     group, order = key_sql(spec)
     reader = con.sql(
-        f"SELECT {group}, epoch_us({order}) FROM checked WHERE reason IS NULL {where}"
+        f"SELECT rn, {group}, epoch_us({order}) FROM checked WHERE reason IS NULL {where}"
     ).to_arrow_reader(STREAM_ROWS)
     run_ids, run_first, run_last = [], [], []
     rows = runs = 0
@@ -67,12 +67,13 @@ def keys_unique_in_order(con: duckdb.DuckDBPyConnection, spec: SourceSpec, where
             n = chunk.num_rows
             if not n:
                 continue
-            ids = chunk.column(0).to_numpy(zero_copy_only=False)
-            ts = chunk.column(1).to_numpy(zero_copy_only=False)
-            # A run ends where the id changes or time stops increasing. Parallel streaming can
-            # splice a later piece of one id's rows before an earlier piece: that is two runs
-            # with disjoint spans, still provable; a repeated timestamp gives overlapping spans.
-            breaks = (ids[1:] != ids[:-1]) | (ts[1:] <= ts[:-1])
+            rn = chunk.column(0).to_numpy(zero_copy_only=False)
+            ids = chunk.column(1).to_numpy(zero_copy_only=False)
+            ts = chunk.column(2).to_numpy(zero_copy_only=False)
+            # A run ends where the id changes, time stops increasing, or the row numbers jump:
+            # parallel streaming splices pieces of the file in any order inside one Arrow batch,
+            # and a run glued across such a seam would span time it does not hold.
+            breaks = (ids[1:] != ids[:-1]) | (ts[1:] <= ts[:-1]) | (rn[1:] != rn[:-1] + 1)
             starts = np.concatenate(([0], np.flatnonzero(breaks) + 1))
             ends = np.concatenate((starts[1:] - 1, [n - 1]))
             rows, runs = rows + n, runs + len(starts)

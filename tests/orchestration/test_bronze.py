@@ -561,3 +561,18 @@ def test_exact_unique_key_check_counts_repeats_unless_proven(tmp_path, plant, pr
     exact = exact_checks(con, clean, spec, plant, NOW.replace(tzinfo=None), stats)
     failed = [f for f in exact.failed if f.startswith("exact:unique_key")]
     assert failed == (["exact:unique_key: 1 keys repeated"] if repeated else [])
+
+
+@pytest.mark.parametrize(("extra", "proven"), [((), True), (((6, 0, 5),), False)])
+def test_ordered_proof_handles_pieces_streamed_out_of_file_order(extra, proven):
+    """Parallel streaming may deliver rows 5, then 3–4 after rows 1–2 in one batch."""
+    from orchestration.lib import bronze_rejects
+    from orchestration.lib.sources import SPECS
+
+    con = _checked_table([])
+    for rn, tag, second in ((1, 0, 0), (2, 0, 5), (5, 0, 20), (3, 0, 10), (4, 0, 15), *extra):
+        con.execute(
+            "INSERT INTO checked VALUES (?, NULL, ?, TIMESTAMP '2026-03-02 06:00:00' + to_seconds(?))",
+            [rn, tag, second],
+        )
+    assert bronze_rejects.keys_unique_in_order(con, SPECS["historian"], "") is proven
