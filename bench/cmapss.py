@@ -66,11 +66,12 @@ def rmse(pred: np.ndarray, true: np.ndarray) -> float:
 
 def evaluate(risk: pd.DataFrame, truth: pd.DataFrame) -> dict[str, float | int | str]:
     """Metrics of the test engines' rows of the scoring table."""
+    truth = truth.rename(columns={"as_of": "last_cycle_at"})
     rows = truth.merge(risk, on="machine_id", how="left", validate="one_to_one")
     missing = rows["hours_to_failure_p50"].isna().sum()
     if missing:
         raise SystemExit(f"{missing} test engine(s) have no score in machine_failure_risk")
-    stale = rows[pd.to_datetime(rows["as_of"]) != pd.Timestamp(truth["as_of"].iloc[0])]
+    stale = rows[pd.to_datetime(rows["as_of"]) != pd.to_datetime(rows["last_cycle_at"])]
     if len(stale):
         raise SystemExit(f"{len(stale)} test engine(s) were scored before their last cycle")
     true = rows["rul_h"].to_numpy(dtype=float)
