@@ -279,7 +279,11 @@ def _fit(config: FailureModelConfig, frame: pd.DataFrame) -> TrainingOutcome:
         fb = reliability_fallback(train, reason, horizon_h=config.horizon_h, cap_h=cap)
         return TrainingOutcome(model=fb, split=split, train=train, test=test, notes=[reason])
 
-    cols = feature_columns(rows, config)
+    # A column with no value in the fit rows (a signal or source this plant lacks, e.g. no MES) carries
+    # no information and makes the boosters' binning fail: leave it out, and say so.
+    all_cols = feature_columns(rows, config)
+    cols = [c for c in all_cols if fit_rows[c].notna().any()]
+    empty = [c for c in all_cols if c not in cols]
     y = config.label_column
     clf, calibrator = fit_calibrated_classifier(
         fit_rows[cols].to_numpy(dtype=float),
@@ -308,6 +312,8 @@ def _fit(config: FailureModelConfig, frame: pd.DataFrame) -> TrainingOutcome:
     model.training_window_ = {"start": str(split.start), "end": str(split.train_end)}
     model.n_training_failures_ = int(n_failures)
     notes = [model.threshold_note_]
+    if empty:
+        notes.append(f"{len(empty)} feature column(s) empty in the fit rows, left out: {empty}")
     if calibrator is None:
         notes.append("validation slice had one class only: probabilities are uncalibrated")
     return TrainingOutcome(model, split, train, test, validation_curve=curve, notes=notes)
