@@ -3,7 +3,7 @@
 import dagster as dg
 
 from ml import pipeline
-from ml.config import load_config
+from ml.config import FailureModelConfig, load_config
 from orchestration.lib import warehouse
 from orchestration.lib.lake import write_parquet_atomically
 from orchestration.lib.ml_metadata import gate_check_result, risk_preview, training_metadata
@@ -12,6 +12,23 @@ from orchestration.lib.resources import ModelRegistry, TwinHome
 FEATURES = dg.AssetKey(["marts", "fct_machine_hourly_features"])
 FEATURES_TABLE = "marts.fct_machine_hourly_features"
 GATE_CHECK = "failure_model_promotion_gate"
+
+
+class PromotionFloors(dg.Config):
+    """Per-run overrides of the gate's absolute floors (DESIGN §4), e.g. from the launchpad.
+
+    Unset fields keep the configured value ($TWIN_ML_CONFIG, else event recall 0.80 at
+    precision 0.50, no calibration floor).
+    """
+
+    min_event_recall: float | None = None
+    min_precision: float | None = None
+    max_ece: float | None = None
+
+    def model_config_for(self) -> FailureModelConfig:
+        base = load_config()
+        overrides = {k: v for k, v in self.model_dump().items() if v is not None}
+        return base.model_copy(update={"floors": base.floors.model_copy(update=overrides)})
 
 
 @dg.asset(
@@ -31,12 +48,15 @@ GATE_CHECK = "failure_model_promotion_gate"
     ],
 )
 def failure_model(
-    context: dg.AssetExecutionContext, twin: TwinHome, model_registry: ModelRegistry
+    context: dg.AssetExecutionContext,
+    config: PromotionFloors,
+    twin: TwinHome,
+    model_registry: ModelRegistry,
 ) -> dg.MaterializeResult:
     """Retrain the 72-hour failure-risk model on the hourly machine features; register it in MLflow as the challenger."""
     frame = warehouse.read_table(twin.paths, FEATURES_TABLE)
     result = pipeline.retrain(
-        frame, model_registry.registry(), load_config(), dagster_run_id=context.run_id
+        frame, model_registry.registry(), config.model_config_for(), dagster_run_id=context.run_id
     )
     return dg.MaterializeResult(
         metadata=training_metadata(result), check_results=[gate_check_result(GATE_CHECK, result)]
