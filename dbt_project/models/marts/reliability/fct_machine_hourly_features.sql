@@ -1,4 +1,14 @@
-{%- set signals = var('feature_signals', ['temperature', 'vibration', 'power', 'torque', 'pressure', 'speed']) -%}
+{%- set signals = var('feature_signals', ['temperature', 'vibration', 'power', 'torque', 'pressure', 'speed']) | list -%}
+{#- A plant whose tags carry other signals (flow, ratio, ...) adds them here, comma separated, without
+    losing the default columns other plants' consumers and tests expect. -#}
+{%- for extra in env_var('TWIN_EXTRA_FEATURE_SIGNALS', '').split(',') -%}
+{%- set extra = extra | trim -%}
+{%- if extra and not modules.re.fullmatch('[a-z][a-z0-9_]*', extra) -%}
+{{ exceptions.raise_compiler_error('TWIN_EXTRA_FEATURE_SIGNALS: ' ~ extra ~ ' is not a lower-case identifier') }}
+{%- elif extra and extra not in signals -%}
+{%- do signals.append(extra) -%}
+{%- endif -%}
+{%- endfor -%}
 {%- set signal_statistics = [
     'mean_1h', 'mean_6h', 'mean_24h', 'stddev_6h', 'stddev_24h', 'slope_24h', 'slope_72h',
     'level_ratio_24h', 'level_zscore_24h', 'peak_ratio_24h',
