@@ -139,20 +139,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_batches(args: argparse.Namespace) -> int:
+    from orchestration.lib.audit import PUBLIC_KEYS
     from orchestration.lib.bronze import read_audit
 
     paths = TwinPaths.from_env()
-    keys = (
-        "batch_id",
-        "source",
-        "file",
-        "status",
-        "rows_in",
-        "rows_loaded",
-        "rows_rejected",
-        "reason",
-    )
-    records = [{key: record.get(key) for key in keys} for record in read_audit(paths)]
+    records = [{key: record.get(key) for key in PUBLIC_KEYS} for record in read_audit(paths)]
     if args.json:
         print(json.dumps(records, indent=2, default=str))
         return 0

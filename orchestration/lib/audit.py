@@ -27,6 +27,8 @@ AUDIT_KEYS = (
     "duplicates",
     "checks",
 )
+# `twin batches --json` prints exactly these (DESIGN §3.1): the first eight of every record.
+PUBLIC_KEYS = AUDIT_KEYS[:8]
 REASONS_LISTED = 5  # the five commonest reject reasons, then "and N more reasons"
 
 
