@@ -120,7 +120,9 @@ def truncate_lake(source_home: Path, target_home: Path, cut_at: dt.datetime) -> 
     with duckdb.connect() as con:
         for source, query in rules.items():
             for path in (target_home / "lake" / source).glob("*.parquet"):
-                con.execute(f"create or replace temp table t as select * from read_parquet('{path}')")
+                con.execute(
+                    f"create or replace temp table t as select * from read_parquet('{path}')"
+                )
                 con.execute(f"copy ({query}) to '{path}' (format parquet)")
 
 
@@ -215,7 +217,11 @@ def test_labels_and_censoring_match_hand_computed_values(marts) -> None:
         for column, value in expected.items():
             got = row[column]
             if value is None:
-                assert got is None or (isinstance(got, float) and math.isnan(got)), (as_of, column, got)
+                assert got is None or (isinstance(got, float) and math.isnan(got)), (
+                    as_of,
+                    column,
+                    got,
+                )
             elif isinstance(value, float):
                 assert got == pytest.approx(value, abs=1e-6), (as_of, column, got)
             else:
@@ -223,14 +229,33 @@ def test_labels_and_censoring_match_hand_computed_values(marts) -> None:
 
     # 72.5 h, exactly 72 h and 1 h before the failure (03-08 10:00), then the failure hour itself.
     check(T(2026, 3, 5, 9, 0), fails_within_72h=False, hours_to_next_failure=73.0)
-    check(T(2026, 3, 5, 10, 0), fails_within_72h=True, hours_to_next_failure=72.0,
-          next_failure_mode="thermal_drift", in_repair=False)
-    check(T(2026, 3, 8, 9, 0), fails_within_72h=True, hours_to_next_failure=1.0, in_repair=False,
-          hours_since_failure=None, hours_since_maintenance=96.0)
-    check(T(2026, 3, 8, 10, 0), fails_within_72h=False, hours_to_next_failure=None,
-          next_failure_mode=None, in_repair=True, hours_since_failure=0.0)
+    check(
+        T(2026, 3, 5, 10, 0),
+        fails_within_72h=True,
+        hours_to_next_failure=72.0,
+        next_failure_mode="thermal_drift",
+        in_repair=False,
+    )
+    check(
+        T(2026, 3, 8, 9, 0),
+        fails_within_72h=True,
+        hours_to_next_failure=1.0,
+        in_repair=False,
+        hours_since_failure=None,
+        hours_since_maintenance=96.0,
+    )
+    check(
+        T(2026, 3, 8, 10, 0),
+        fails_within_72h=False,
+        hours_to_next_failure=None,
+        next_failure_mode=None,
+        in_repair=True,
+        hours_since_failure=0.0,
+    )
     check(T(2026, 3, 8, 11, 0), in_repair=True, hours_since_maintenance=98.0)
-    check(T(2026, 3, 8, 12, 0), in_repair=False, hours_since_maintenance=0.0, hours_since_failure=2.0)
+    check(
+        T(2026, 3, 8, 12, 0), in_repair=False, hours_since_maintenance=0.0, hours_since_failure=2.0
+    )
     # Censoring: L1-M1's data ends with its last MES state (03-12 00:00); L1-M2 (historian only) with
     # its last sample, 03-11 23:59.
     check(T(2026, 3, 11, 0, 0), hours_observed_after=24.0)
