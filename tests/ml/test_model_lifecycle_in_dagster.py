@@ -106,3 +106,24 @@ def test_in_reviewer_mode_promotion_waits_for_an_approval_in_the_registry(tmp_pa
         assert mlflow.champion_version() == "1"
         # The decision is applied once: the sensor does not ask again.
         assert isinstance(model_review_sensor(context), dg.SkipReason)
+
+
+def test_a_drifting_champion_triggers_a_retraining(tmp_path, twin) -> None:
+    from orchestration.defs.ml.automation import champion_drift_sensor
+
+    registry = _registry(tmp_path)
+    with dg.instance_for_test() as instance:
+        assert _materialize(twin, registry, instance).success
+        context = dg.build_sensor_context(
+            instance=instance, resources={"twin": twin, "model_registry": registry}
+        )
+        assert isinstance(champion_drift_sensor(context), dg.SkipReason)  # calibrated on its data
+        # The plant changes: the last two weeks now fail far more often than the model says.
+        with duckdb.connect(str(twin.paths.warehouse)) as connection:
+            connection.execute(
+                "update marts.fct_machine_hourly_features set fails_within_72h = 1 "
+                "where as_of > (select max(as_of) - interval 14 day from marts.fct_machine_hourly_features)"
+            )
+        request = champion_drift_sensor(context)
+    assert isinstance(request, dg.RunRequest)
+    assert "calibration error" in request.tags["reason"]

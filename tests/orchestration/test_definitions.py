@@ -1,5 +1,7 @@
 """The code location loads and exposes the graph the operators rely on."""
 
+import datetime
+
 import dagster as dg
 import pytest
 
@@ -54,3 +56,26 @@ def test_the_landing_sensor_and_jobs_are_defined(definitions) -> None:
     for source in SOURCES:
         assert definitions.resolve_job_def(f"ingest_{source}_job") is not None
     assert definitions.resolve_job_def("kpi_job") is not None
+
+
+def test_schedules_run_in_plant_time(definitions) -> None:
+    nightly = definitions.resolve_schedule_def("nightly_scenario_schedule")
+    weekly = definitions.resolve_schedule_def("weekly_failure_model_schedule")
+    assert (nightly.cron_schedule, nightly.execution_timezone) == ("0 2 * * *", "Europe/Berlin")
+    assert (weekly.cron_schedule, weekly.execution_timezone) == ("0 3 * * 1", "Europe/Berlin")
+    assert nightly.default_status == weekly.default_status == dg.DefaultScheduleStatus.RUNNING
+
+
+def test_the_nightly_schedule_fans_out_one_run_per_scenario(definitions) -> None:
+    from twin.scenarios import load_scenarios
+
+    schedule = definitions.resolve_schedule_def("nightly_scenario_schedule")
+    with dg.instance_for_test() as instance:
+        context = dg.build_schedule_context(
+            instance=instance,
+            scheduled_execution_time=datetime.datetime(2026, 11, 23, 2, 0),
+            repository_def=definitions.get_repository_def(),
+        )
+        requests = schedule.evaluate_tick(context).run_requests
+    assert sorted(r.partition_key for r in requests) == [s.id for s in load_scenarios()]
+    assert len({r.run_key for r in requests}) == len(requests)
