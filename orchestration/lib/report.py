@@ -231,7 +231,7 @@ def _accuracy_section(accuracy: pd.DataFrame | None) -> str:
     inside = frame["inside_band"].astype("boolean")
     summary = (
         f"<p>{int(inside.sum())} of {int(inside.count())} line-weeks fell inside the published P10–P90 band; "
-        f"mean absolute error of the P50: {frame['error_pct'].abs().mean():.1f}%.</p>"
+        f"mean absolute error of the P50: {frame['error_pct'].abs().mean():.1%}.</p>"
     )
     rows = [
         [
@@ -241,7 +241,8 @@ def _accuracy_section(accuracy: pd.DataFrame | None) -> str:
                 td(fmt_number(v))
                 for v in (r.published_p10, r.published_p50, r.published_p90, r.actual_units)
             ),
-            td(f"{r.error_pct:+.1f}%" if not pd.isna(r.error_pct) else "–"),
+            # error_pct is a share (contract: (actual − P50) / P50), shown as a percentage
+            td(f"{r.error_pct:+.1%}" if not pd.isna(r.error_pct) else "–"),
             td(_yes_no(r.inside_band)),
         ]
         for r in frame.itertuples()
@@ -316,8 +317,14 @@ def _read_version(version_dir: Path) -> tuple[dict[str, pd.DataFrame], pd.DataFr
 
     names = ("capacity_supply", "constraint_map", "machine_failure_risk", "kpi_daily")
     tables = {name: pq.read_table(version_dir / f"{name}.parquet").to_pandas() for name in names}
-    accuracy_file = version_dir / f"{ACCURACY_TABLE}.parquet"
-    accuracy = pq.read_table(accuracy_file).to_pandas() if accuracy_file.is_file() else None
+    # The backtest of past weeks is refreshed after each publication (published/<table>.parquet);
+    # a version's own copy, when present, wins so an old version's report stays as it was.
+    candidates = [
+        version_dir / f"{ACCURACY_TABLE}.parquet",
+        version_dir.parent.parent / f"{ACCURACY_TABLE}.parquet",
+    ]
+    accuracy_file = next((f for f in candidates if f.is_file()), None)
+    accuracy = pq.read_table(accuracy_file).to_pandas() if accuracy_file else None
     return tables, accuracy
 
 

@@ -93,7 +93,7 @@ def accuracy_frame() -> pd.DataFrame:
             "published_p50": [9000.0, 9000.0],
             "published_p90": [9450.0, 9450.0],
             "actual_units": [8820.0, 7650.0],
-            "error_pct": [-2.0, -15.0],
+            "error_pct": [-0.02, -0.15],  # shares, as the accuracy contract defines them
             "inside_band": [True, False],
         }
     )
