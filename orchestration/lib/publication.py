@@ -297,3 +297,19 @@ def _publication(root: Path, publication_id: str, live: dict[str, Any]) -> Publi
         catalog=root / CATALOG_NAME,
         manifest=live,
     )
+
+
+def current_publication(paths: TwinPaths) -> Publication | None:
+    """The version catalog.duckdb serves now, or None before the first publication."""
+    live = read_manifest(paths)
+    if live is None:
+        return None
+    return _publication(paths.published, live["publication_id"], live)
+
+
+def refresh_report(paths: TwinPaths) -> None:
+    """Rebuild report.html for the current version (e.g. once the backtest of past weeks is new)."""
+    with _writer_lock(paths.published):
+        publication = current_publication(paths)
+        if publication is not None:
+            write_report(paths, publication)

@@ -243,3 +243,18 @@ def test_a_report_that_cannot_be_built_does_not_fail_the_switch(tmp_path: Path) 
     live = write_report(paths, _version(paths.published, tables, "20261123T031500Z-bad000"))
     assert "Capacity report unavailable" in live.read_text()
     assert "20261123T031500Z-bad000" in live.read_text()
+
+
+def test_the_live_report_is_refreshed_with_the_latest_backtest(tmp_path) -> None:
+    from orchestration.lib.publication import publish, refresh_report
+    from tests.publication_factories import LINEAGE
+    from tests.publication_factories import make_tables as publication_tables
+    from twin.paths import TwinPaths
+
+    paths = TwinPaths(tmp_path / "home").ensure()
+    publish(paths, publication_tables(), LINEAGE)
+    live = paths.published / "report.html"
+    assert "No actuals yet" in live.read_text()
+    accuracy_frame().to_parquet(paths.published / "capacity_forecast_accuracy.parquet")
+    refresh_report(paths)
+    assert "1 of 2 line-weeks fell inside" in live.read_text()

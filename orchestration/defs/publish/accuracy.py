@@ -5,6 +5,7 @@ import dagster as dg
 from orchestration.lib import warehouse
 from orchestration.lib.forecast_accuracy import forecast_accuracy, summary, to_contract_table
 from orchestration.lib.lake import write_parquet_atomically
+from orchestration.lib.publication import refresh_report
 from orchestration.lib.resources import TwinHome
 
 ACTUALS = "marts.fct_line_kpis_daily"
@@ -30,6 +31,7 @@ def capacity_forecast_accuracy(twin: TwinHome) -> dg.MaterializeResult:
     )
     target = twin.paths.published / "capacity_forecast_accuracy.parquet"
     write_parquet_atomically(to_contract_table(accuracy), target)
+    refresh_report(twin.paths)  # the planners' page shows this backtest, not the previous one
     stats = summary(accuracy)
     metadata: dict = {
         "path": dg.MetadataValue.path(str(target)),
