@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -61,7 +62,9 @@ def serve(paths: TwinPaths, *, port: int, mlflow_port: int) -> int:
             str(mlflow_port),
         ],
     ]
-    children = [subprocess.Popen(command, cwd=REPO_ROOT) for command in commands]
+    # The children find dbt and dagster next to this Python even when the venv is not activated.
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    children = [subprocess.Popen(command, cwd=REPO_ROOT, env=env) for command in commands]
     print(
         f"Dagster UI: http://{HOST}:{port}   MLflow UI: http://{HOST}:{mlflow_port}   (Ctrl-C stops both)",
         flush=True,

@@ -1,6 +1,8 @@
 """The one place resources are bound; values come from the environment (see .env.example)."""
 
 import os
+import sys
+from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
@@ -8,6 +10,12 @@ from dagster_dbt import DbtCliResource
 from orchestration.lib.dbt_project import get_dbt_project
 from orchestration.lib.resources import ModelRegistry, TwinHome
 from twin.paths import TwinPaths, plant_path
+
+
+def dbt_executable() -> str:
+    """The dbt installed next to this Python: `make demo` runs .venv/bin/twin without activating."""
+    beside = Path(sys.executable).with_name("dbt")
+    return str(beside) if beside.exists() else "dbt"
 
 
 @dg.definitions
@@ -19,7 +27,7 @@ def resources() -> dg.Definitions:
     return dg.Definitions(
         resources={
             "twin": TwinHome(home=str(home), plant_file=str(plant_path())),
-            "dbt": DbtCliResource(project_dir=get_dbt_project()),
+            "dbt": DbtCliResource(project_dir=get_dbt_project(), dbt_executable=dbt_executable()),
             "model_registry": ModelRegistry(
                 tracking_uri=os.environ.get("MLFLOW_TRACKING_URI")
                 or TwinPaths(home).mlflow_tracking_uri,
