@@ -26,6 +26,35 @@ def port_is_free(port: int) -> bool:
     return True
 
 
+def _signal_group(child: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(child.pid, sig)
+    except ProcessLookupError:
+        pass  # the whole group has exited
+
+
+def _group_alive(child: subprocess.Popen) -> bool:
+    try:
+        os.killpg(child.pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def stop_process_groups(children: list[subprocess.Popen], grace_s: float = 20.0) -> None:
+    """SIGINT every group (a clean shutdown), then SIGKILL whatever is left after grace_s."""
+    for child in children:
+        _signal_group(child, signal.SIGINT)
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline and any(_group_alive(c) for c in children):
+        for child in children:
+            child.poll()  # reap the leaders so their group can empty
+        time.sleep(0.5)
+    for child in children:
+        _signal_group(child, signal.SIGKILL)
+        child.wait()
+
+
 def serve(paths: TwinPaths, *, port: int, mlflow_port: int) -> int:
     """Run both UIs until interrupted; SIGINT/SIGTERM stop everything started here."""
     from orchestration.cli import UserError
@@ -64,29 +93,24 @@ def serve(paths: TwinPaths, *, port: int, mlflow_port: int) -> int:
     ]
     # The children find dbt and dagster next to this Python even when the venv is not activated.
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
-    children = [subprocess.Popen(command, cwd=REPO_ROOT, env=env) for command in commands]
+    # Each child leads its own process group, so stopping reaches what it started in turn
+    # (dagster dev's webserver, daemon and code servers; MLflow's workers).
+    children = [
+        subprocess.Popen(command, cwd=REPO_ROOT, env=env, start_new_session=True)
+        for command in commands
+    ]
     print(
         f"Dagster UI: http://{HOST}:{port}   MLflow UI: http://{HOST}:{mlflow_port}   (Ctrl-C stops both)",
         flush=True,
     )
+    stopping = []
 
-    def stop(*_: object) -> None:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGINT)
+    def request_stop(*_: object) -> None:
+        stopping.append(True)
 
-    signal.signal(signal.SIGTERM, stop)
-    try:
-        while all(child.poll() is None for child in children):
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        stop()
-        deadline = time.monotonic() + 20
-        for child in children:
-            try:
-                child.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                child.kill()
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    while not stopping and all(child.poll() is None for child in children):
+        time.sleep(0.5)
+    stop_process_groups(children)
     return 0
