@@ -150,12 +150,3 @@ def score_latest(frame: pd.DataFrame, model, *, site_id: str, model_version: str
         .sort_values("p_failure_72h", ascending=False)
         .reset_index(drop=True)
     )
-
-
-def to_arrow(table: pd.DataFrame):
-    """The risk table with the published column types (timestamps naive UTC, microseconds)."""
-    import pyarrow as pa
-
-    frame = table.copy()
-    frame["as_of"] = pd.to_datetime(frame["as_of"]).astype("datetime64[us]")
-    return pa.Table.from_pandas(frame, preserve_index=False)

@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 
 from data_contracts import load_published_contract
 from orchestration.lib.publication import MANIFEST_NAME, list_versions
+from orchestration.lib.publish_inputs import arrow_type
 from twin.paths import TwinPaths
 
 CONTRACT = "capacity_forecast_accuracy"
@@ -65,15 +66,6 @@ _READ = [
     "calendar_hours",
     "capacity_units",
 ]
-_ARROW = {
-    "varchar": pa.string(),
-    "double": pa.float64(),
-    "integer": pa.int32(),
-    "bigint": pa.int64(),
-    "date": pa.date32(),
-    "timestamp": pa.timestamp("us"),
-    "boolean": pa.bool_(),
-}
 
 
 def empty_accuracy() -> pd.DataFrame:
@@ -294,7 +286,7 @@ def to_contract_table(accuracy: pd.DataFrame) -> pa.Table:
         )
     schema = pa.schema(
         [
-            pa.field(name, _ARROW[spec["type"]], nullable=not spec.get("required"))
+            pa.field(name, arrow_type(spec["type"]), nullable=not spec.get("required"))
             for name, spec in columns.items()
         ]
     )

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from data_contracts import load_published_contract
 
 if TYPE_CHECKING:
+    import pandas as pd
     import pyarrow as pa
 
     from twin.paths import TwinPaths
@@ -96,6 +97,20 @@ def input_schema(name: str) -> pa.Schema:
     ]
     fields += [pa.field(column, arrow_type(kind), nullable=False) for column, kind in spec.extra]
     return pa.schema(fields)
+
+
+def write_input(paths: TwinPaths, name: str, frame: pd.DataFrame, file_name: str) -> Path:
+    """Write a producer's rows to lake input ``name`` with its contract schema, atomically."""
+    import pyarrow as pa
+
+    from orchestration.lib.lake import write_parquet_atomically
+
+    schema = input_schema(name)
+    table = pa.Table.from_pandas(frame, preserve_index=False).select(schema.names).cast(schema)
+    spec = next(i for i in INPUTS if i.name == name)
+    target = paths.lake / spec.folder / file_name
+    write_parquet_atomically(table, target)
+    return target
 
 
 def ensure_publish_inputs(paths: TwinPaths) -> list[Path]:

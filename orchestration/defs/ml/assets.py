@@ -5,8 +5,8 @@ import dagster as dg
 from ml import pipeline
 from ml.config import FailureModelConfig, load_config
 from orchestration.lib import warehouse
-from orchestration.lib.lake import write_parquet_atomically
 from orchestration.lib.ml_metadata import gate_check_result, risk_preview, training_metadata
+from orchestration.lib.publish_inputs import write_input
 from orchestration.lib.resources import ModelRegistry, TwinHome
 
 FEATURES = dg.AssetKey(["marts", "fct_machine_hourly_features"])
@@ -113,6 +113,5 @@ def machine_failure_risk_scores(
         model, champion = registry.load_champion()
         version = f"failure_model v{champion}"
     table = pipeline.score_latest(frame, model, site_id=twin.plant().site.id, model_version=version)
-    path = twin.paths.lake / "ml" / "machine_failure_risk.parquet"
-    write_parquet_atomically(pipeline.to_arrow(table), path)
+    write_input(twin.paths, "machine_failure_risk", table, "machine_failure_risk.parquet")
     return dg.MaterializeResult(metadata={"model_version": version, **risk_preview(table)})

@@ -7,7 +7,7 @@ import dagster as dg
 import pandas as pd
 
 from orchestration.lib.history import planning_start, read_history
-from orchestration.lib.lake import write_parquet_atomically
+from orchestration.lib.publish_inputs import write_input
 from orchestration.lib.resources import TwinHome
 from orchestration.lib.schedule_tz import plant_timezone
 from twin.paths import plant_path
@@ -21,12 +21,6 @@ CAPACITY_RUNS = dg.AssetKey(["simulation", "capacity_runs"])
 def scenario_folder() -> Path | None:
     folder = os.environ.get("TWIN_SCENARIOS")
     return Path(folder) if folder else None
-
-
-def _to_arrow(frame: pd.DataFrame):
-    import pyarrow as pa
-
-    return pa.Table.from_pandas(frame, preserve_index=False)
 
 
 def build_simulation(scenario_ids: list[str]) -> dg.AssetsDefinition:
@@ -55,11 +49,8 @@ def build_simulation(scenario_ids: list[str]) -> dg.AssetsDefinition:
         capacity, constraints = run_scenario(plant, scenario, history, start)
         stamp = pd.Timestamp.now(tz="UTC").tz_localize(None).floor("us")
         capacity = capacity.assign(run_id=context.run_id, simulated_at=stamp)
-        folder = twin.paths.lake / "simulation"
-        write_parquet_atomically(_to_arrow(capacity), folder / f"{scenario.id}.parquet")
-        write_parquet_atomically(
-            _to_arrow(constraints), folder / "constraint_map" / f"{scenario.id}.parquet"
-        )
+        write_input(twin.paths, "capacity_runs", capacity, f"{scenario.id}.parquet")
+        write_input(twin.paths, "constraint_map", constraints, f"{scenario.id}.parquet")
         weekly = capacity[
             (capacity["resource_level"] == "line") & (capacity["bucket_grain"] == "week")
         ]
