@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from collections import Counter
 from pathlib import Path
 
+from orchestration.lib.lake import write_text_atomically
 from twin.paths import TwinPaths
 
 AUDIT_KEYS = (
@@ -38,10 +37,7 @@ def audit_dir(paths: TwinPaths) -> Path:
 
 def write_audit(paths: TwinPaths, record: dict) -> Path:
     target = audit_dir(paths) / f"{record['batch_id']}.json"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    tmp.write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, target)
+    write_text_atomically(target, json.dumps(record, indent=2, default=str) + "\n")
     return target
 
 

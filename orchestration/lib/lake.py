@@ -13,15 +13,26 @@ import pyarrow.parquet as pq
 from twin.paths import TwinPaths
 
 
-def write_parquet_atomically(table: pa.Table, path: Path) -> None:
-    """Write to a temporary name and rename into place, so readers never see half a file.
+def temp_path_for(path: Path) -> Path:
+    """A hidden sibling name unique per writer, ending in .tmp so no glob or landing scan takes it.
 
-    The temporary name is unique per writer: two runs refreshing the same table at once must not
-    rename each other's half-written file.
+    Unique because two runs refreshing the same file at once must not rename each other's
+    half-written file.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    return path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+
+
+def write_parquet_atomically(table: pa.Table, path: Path) -> None:
+    """Write to a temporary name and rename into place, so readers never see half a file."""
+    tmp = temp_path_for(path)
     pq.write_table(table, tmp)
+    os.replace(tmp, path)
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    tmp = temp_path_for(path)
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
 
 

@@ -10,11 +10,11 @@ import hashlib
 import json
 import os
 import shutil
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from orchestration.lib.lake import temp_path_for
 from twin.paths import SOURCES, TwinPaths
 
 _SEP = "__"  # archive/<source>/<batch_id>__<original name>
@@ -119,7 +119,7 @@ def quarantine(paths: TwinPaths, batch: LandedBatch, reason: str) -> Path:
     """Copy the archived file to quarantine/<source>/ with a ``.reason.txt`` next to it."""
     target = paths.quarantine / batch.source / batch.archived.name
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp = temp_path_for(target)
     shutil.copyfile(batch.archived, tmp)
     os.replace(tmp, target)
     note = target.with_name(f"{target.name}.reason.txt")

@@ -117,6 +117,8 @@ def ensure_publish_inputs(paths: TwinPaths) -> list[Path]:
     """Create the input folders and their zero-row schema files (written atomically); idempotent."""
     import pyarrow.parquet as pq
 
+    from orchestration.lib.lake import write_parquet_atomically
+
     written = []
     for spec in INPUTS:
         folder = paths.lake / spec.folder
@@ -125,9 +127,6 @@ def ensure_publish_inputs(paths: TwinPaths) -> list[Path]:
         schema = input_schema(spec.name)
         if target.exists() and pq.read_schema(target).equals(schema):
             continue
-        # The temporary name does not end in .parquet, so a dbt run meanwhile never globs it.
-        tmp = folder / f".{spec.schema_file}.tmp"
-        pq.write_table(schema.empty_table(), tmp)
-        tmp.replace(target)
+        write_parquet_atomically(schema.empty_table(), target)
         written.append(target)
     return written

@@ -11,13 +11,13 @@ version ``catalog.duckdb`` holds. Sections carry stable ids (``capacity-fan-<lin
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from orchestration.lib.lake import write_text_atomically
 from orchestration.lib.report_charts import (
     CSS,
     BandPoint,
@@ -328,13 +328,6 @@ def _read_version(version_dir: Path) -> tuple[dict[str, pd.DataFrame], pd.DataFr
     return tables, accuracy
 
 
-def _replace(path: Path, text: str) -> None:
-    """Write next to the target and rename over it: a reader never sees half a page."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def write_report(paths: TwinPaths, publication: Publication) -> Path:
     """Write ``published/report.html`` for the version that just became current.
 
@@ -349,7 +342,7 @@ def write_report(paths: TwinPaths, publication: Publication) -> Path:
         page = build_report(tables, publication.manifest, accuracy)
         kept = publication.version_dir / REPORT_NAME
         if not kept.exists():
-            _replace(kept, page)
+            write_text_atomically(kept, page)
             kept.chmod(0o444)
     except Exception as error:
         log.exception("capacity report for %s could not be built", publication.publication_id)
@@ -358,5 +351,5 @@ def write_report(paths: TwinPaths, publication: Publication) -> Path:
             f"<body><h1>Capacity report unavailable</h1><p>Publication {esc(publication.publication_id)} is "
             f"current, but its report could not be built: {esc(type(error).__name__)}: {esc(error)}</p></body></html>\n"
         )
-    _replace(target, page)
+    write_text_atomically(target, page)
     return target
