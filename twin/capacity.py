@@ -45,6 +45,7 @@ from twin.engine import simulate_many
 from twin.line_model import LineParams, SimulationResult, intersect, overlap, union
 from twin.line_params import station_capacity
 from twin.plant import Plant
+from twin.weekly_variation import apply_weekly_variation
 
 QUANTILES = {"p10": 0.1, "p50": 0.5, "p90": 0.9}
 CAPACITY_COLUMNS = [
@@ -82,8 +83,14 @@ CONSTRAINT_COLUMNS = [
 def simulate_lines(
     lines: dict[str, LineParams], replications: int, seed: int
 ) -> dict[str, SimulationResult]:
-    """All lines of one scenario in one vectorised batch (same day buckets)."""
+    """All lines of one scenario in one vectorised batch (same day buckets).
+
+    The lines' week-to-week variation (``LineParams.weekly_cv``) then scales each replication's
+    weekly output (``twin.weekly_variation``), so the P10-P90 band carries it.
+    """
     results = simulate_many(list(lines.values()), replications, seed)
+    for i, (line, res) in enumerate(zip(lines.values(), results, strict=True)):
+        res.output = apply_weekly_variation(res.output, res.bucket_edges, line.weekly_cv, seed, i)
     return dict(zip(lines, results, strict=True))
 
 

@@ -170,6 +170,10 @@ class LineParams:
     line_down: tuple[Interval, ...] = ()  # whole line stopped (scenario "line down for days")
     parallel: tuple[int, ...] | None = None  # identical machines per station (default 1 each)
     initial_wip: float = 0.5  # share of each buffer filled at the horizon start
+    # week-to-week variation of good output beyond failures (coefficient of variation, fitted by
+    # twin.weekly_variation); applied to the simulated output per replication and week by
+    # twin.capacity.simulate_lines, outside the engine and the reference, which ignore it
+    weekly_cv: float = 0.0
 
     def __post_init__(self) -> None:
         n = len(self.machines)

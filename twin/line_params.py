@@ -22,10 +22,9 @@ Estimation (numbers in ``Priors``):
   1 / (1 - idle) (TBF scale, and the wall-clock to operating-hours factor of the near-term risk).
   Without this the engine ran machines 100 % of their up time: the virtual plant idles 12-16 % of
   it, so every machine's capacity was ~15 % too high (bench/fidelity.py, BENCHMARKS.md Fidelity).
-  The marts carry no idle reason, so starvation and blocking count as idle too; on a coupled plant
-  a downstream machine's starvation is then slowed for *and* simulated (counted twice). A serial
-  line's output is set by its bottleneck, which is rarely starved, so line rows move little; an
-  idle split by MES reason in fct_machine_kpis_daily would make it exact.
+  The marts carry no idle reason, so starvation and blocking count as idle too; the engine gets
+  each machine's *own* idle from ``twin.idle_calibration`` (the share with which the engine itself
+  reproduces every machine's observed running share), not the raw idle share.
 * Failures: operating hours between failures = production hours (or, on days without MES, shift
   hours x prior utilisation) / failures over the last 365 days. Gamma shrinkage: the plant pools
   all machines with one pseudo-failure at the prior MTBF, each machine gets one pseudo-failure at
@@ -36,10 +35,9 @@ Estimation (numbers in ``Priors``):
   (wall-clock, shifted by the score's age, mapped to operating hours through the line's shifts and
   the utilisation) give ``first_tbf = Weibull.from_quantiles``; when p90 reaches the model's cap
   (720 h, right-censored) the calibrated p_failure_72h gives ``HazardThen`` over those 72 h.
-* Planned maintenance: per plan, due ``every_days`` after the last PREVENTIVE order of the machine
-  (else after the horizon start), done at the start of the first base shift at or after the due
-  time for ``duration_h`` wall hours (as the virtual plant does); the next is due ``every_days``
-  after that. Overdue plans are done in the first shift.
+* Planned maintenance: ``twin.pm_plan`` (after the machine's last PREVENTIVE order, at a shift
+  start, as the virtual plant does).
+* Week-to-week variation of output beyond failures: ``twin.weekly_variation`` (``weekly_cv``).
 * Changeovers (two or more products in the mix; none for one): ``setup_h`` = ``changeover_min``,
   ``setup_every_h`` = setup_h / (setup hours per operating hour), the trailing 28 days' setup
   hours over running + idle hours, shrunk with 40 pseudo-hours towards one changeover per shift
@@ -48,8 +46,7 @@ Estimation (numbers in ``Priors``):
   drawn per shift) set up on about half its shifts, ~1.1 x changeover_min each, so one per shift
   cost its 35-min mill 2.8 % of its time too much.
 
-Scenario changes: ``pm_window_moved`` shifts the due dates (or moves each window to the Saturday
-06:00 on or before its due date, outside the weekday shifts); ``line_down`` stops the line from a
+Scenario changes: ``pm_window_moved`` moves the planned windows (``twin.pm_plan``); ``line_down`` stops the line from a
 site-local midnight for N x 24 h; ``extra_shift`` adds shift windows (holidays respected);
 ``added_machine`` adds parallel machines at a station (``bottleneck`` = lowest expected good output
 per open hour, from the fitted baseline); ``product_mix`` replaces the shares.
@@ -66,6 +63,7 @@ import pandas as pd
 from scipy.optimize import brentq
 
 from twin.calendar import day_window, local_date_of, shift_windows
+from twin.idle_calibration import calibrate_own_idle, stretched
 from twin.line_model import (
     Distribution,
     Exponential,
@@ -79,6 +77,7 @@ from twin.line_model import (
     union,
 )
 from twin.plant import Machine, Plant, Shift
+from twin.pm_plan import last_pm, pm_windows
 from twin.scenarios import (
     AddedMachine,
     ExtraShift,
@@ -88,6 +87,7 @@ from twin.scenarios import (
     Scenario,
     check_ids,
 )
+from twin.weekly_variation import fit_weekly_cv
 
 
 @dataclasses.dataclass(frozen=True)
@@ -359,63 +359,6 @@ def _latest_risk(risk: pd.DataFrame | None, start: dt.datetime) -> dict[str, pd.
     }
 
 
-# ---------------------------------------------------------------- planned maintenance
-
-
-def pm_windows(
-    plant: Plant,
-    machine: Machine,
-    last_pm: dt.datetime | None,
-    start: dt.datetime,
-    end_h: float,
-    shift_starts: np.ndarray,
-    moves: list[PmWindowMoved],
-) -> list[Interval]:
-    """Planned maintenance windows of one machine in horizon hours (module doc)."""
-    shift_days = sum(m.shift_days for m in moves)
-    weekend = any(m.move_to == "weekend" for m in moves)
-    out: list[Interval] = []
-    for plan in machine.planned_maintenance:
-        anchor = _h(start, last_pm) if last_pm is not None else 0.0
-        due = anchor + 24 * (plan.every_days + shift_days)
-        prev = -math.inf
-        while due < end_h:
-            if weekend:
-                at = _saturday_06(plant, start, due)
-                if at <= prev:  # a plan shorter than a week: once per weekend
-                    at = prev + 7 * 24
-            else:
-                i = np.searchsorted(shift_starts, max(due, 0.0), side="left")
-                if i >= len(shift_starts):
-                    break
-                at = float(shift_starts[i])
-            if at >= end_h:
-                break
-            out.append((at, at + plan.duration_h))
-            prev, due = at, at + 24 * plan.every_days
-    return sorted(out)
-
-
-def _saturday_06(plant: Plant, start: dt.datetime, due_h: float) -> float:
-    """Saturday 06:00 site-local on or before the due date (PM is done early, not late), but not
-    before the horizon start."""
-    day = local_date_of(plant, start + dt.timedelta(hours=due_h))
-    saturday = day - dt.timedelta(days=(day.weekday() - 5) % 7)
-    at = _h(start, day_window(plant, saturday).start) + 6.0
-    return at if at >= 0 else at + 7 * 24
-
-
-def _last_pm(work_orders: pd.DataFrame | None, start: dt.datetime) -> dict[str, dt.datetime]:
-    if work_orders is None or len(work_orders) == 0:
-        return {}
-    wo = work_orders
-    kind = wo["work_order_type"] if "work_order_type" in wo.columns else wo["type"]
-    t = pd.to_datetime(wo["started_at"] if "started_at" in wo.columns else wo["start_ts"])
-    pm = pd.DataFrame({"machine_id": wo["machine_id"], "t": t})[kind.str.upper() == "PREVENTIVE"]
-    pm = pm[pm["t"] < pd.Timestamp(start)]
-    return {str(k): v.to_pydatetime() for k, v in pm.groupby("machine_id")["t"].max().items()}
-
-
 # ---------------------------------------------------------------- product mix and rates
 
 
@@ -480,34 +423,61 @@ def build_line_params(
     """Engine parameters of every line for ``scenario`` over its horizon, day buckets."""
     check_ids(scenario, plant)
     edges, dates = day_edges(plant, start, scenario.horizon_weeks)
-    end_h = edges[-1]
     fits = fit_machines(plant, kpis, failures, start, priors)
-    risk_rows = _latest_risk(risk, start)
-    last_pm = _last_pm(work_orders, start)
+    context = _Context(
+        plant, scenario, start, edges, dates, fits, mix, priors, last_pm(work_orders, start)
+    )
+    # own idle: the history's idle without the starving and blocking the engine simulates itself
+    raw = _assemble(context, dict.fromkeys(fits, 0.0), {})
+    own = calibrate_own_idle(list(raw.values()), {m: f.idle for m, f in fits.items()})
+    weekly_cv = fit_weekly_cv(plant, kpis, local_date_of(plant, start))
+    out = _assemble(context, own, _latest_risk(risk, start))
+    return {k: dataclasses.replace(v, weekly_cv=weekly_cv[k]) for k, v in out.items()}
+
+
+@dataclasses.dataclass(frozen=True)
+class _Context:
+    plant: Plant
+    scenario: Scenario
+    start: dt.datetime
+    edges: tuple[float, ...]
+    dates: list[dt.date]
+    fits: dict[str, MachineFit]
+    mix: pd.DataFrame | None
+    priors: Priors
+    last_pm: dict[str, dt.datetime]
+
+
+def _assemble(
+    c: _Context, idle: dict[str, float], risk_rows: dict[str, pd.Series]
+) -> dict[str, LineParams]:
+    """LineParams per line with each machine's own ``idle`` (share of running + idle hours)."""
+    plant, scenario, start, dates = c.plant, c.scenario, c.start, c.dates
+    end_h = c.edges[-1]
     base = _shift_hours(plant, list(plant.calendar.shifts), start, dates)
     shift_starts = np.array([a for a, _ in base])
     mean_shift_h = float(np.mean([s.hours() for s in plant.calendar.shifts]))
     out: dict[str, LineParams] = {}
     for line in plant.lines:
         extra = [
-            Shift(name=c.name, start=c.start, end=c.end, days=c.days)
-            for c in scenario.of_type(ExtraShift)
-            if c.lines is None or line.id in c.lines
+            Shift(name=x.name, start=x.start, end=x.end, days=x.days)
+            for x in scenario.of_type(ExtraShift)
+            if x.lines is None or line.id in x.lines
         ]
         shifts = union(base, _shift_hours(plant, extra, start, dates) if extra else [])
-        shares = _shares(plant, line.id, mix, scenario)
+        shares = _shares(plant, line.id, c.mix, scenario)
         machines = []
         for m in line.machines:
-            fit = fits[m.id]
+            fit = c.fits[m.id]
             moves = [
-                c
-                for c in scenario.of_type(PmWindowMoved)
-                if c.machine in ("all", m.id) and c.line in (None, line.id)
+                x
+                for x in scenario.of_type(PmWindowMoved)
+                if x.machine in ("all", m.id) and x.line in (None, line.id)
             ]
             changeovers = len(shares) > 1 and m.changeover_min > 0
-            # engine operating hours = running + idle hours (module doc, "Idle")
-            keep = 1.0 - fit.idle
-            tbf = _stretched(fit.tbf, 1.0 / keep)
+            # engine operating hours = running + own idle hours (module doc, "Idle")
+            keep = 1.0 - idle[m.id]
+            tbf = stretched(fit.tbf, 1.0 / keep)
             machines.append(
                 MachineParams(
                     id=m.id,
@@ -522,12 +492,12 @@ def build_line_params(
                         shifts,
                         min(fit.utilisation / keep, 1.0),
                         start,
-                        priors,
+                        c.priors,
                     ),
                     planned=tuple(
-                        pm_windows(plant, m, last_pm.get(m.id), start, end_h, shift_starts, moves)
+                        pm_windows(plant, m, c.last_pm.get(m.id), start, end_h, shift_starts, moves)
                     ),
-                    setup_every_h=_setup_every(fit, m, mean_shift_h, priors)
+                    setup_every_h=_setup_every(fit, m, mean_shift_h, c.priors)
                     if changeovers
                     else None,
                     setup_h=m.changeover_min / 60 if changeovers else 0.0,
@@ -539,7 +509,7 @@ def build_line_params(
             buffers=(line.buffer_capacity,) * (len(machines) - 1),
             shifts=tuple((float(a), float(b)) for a, b in shifts),
             horizon_h=end_h,
-            bucket_edges=edges,
+            bucket_edges=c.edges,
             line_down=_line_down(plant, scenario, line.id, start, dates, end_h),
         )
         out[line.id] = _add_machines(params, scenario)
@@ -553,15 +523,6 @@ def _setup_every(fit: MachineFit, machine: Machine, mean_shift_h: float, priors:
     w = priors.weight_h
     share = (fit.setup_seen_h + prior * w) / (fit.operating_seen_h + w)
     return setup_h / max(share, 1e-6)
-
-
-def _stretched(tbf: Distribution, factor: float) -> Distribution:
-    """The same failure law on a clock running ``factor`` times slower (running -> operating h)."""
-    if isinstance(tbf, Exponential):
-        return Exponential(tbf.mean * factor)
-    if isinstance(tbf, Weibull):
-        return Weibull(tbf.shape, tbf.scale * factor)
-    raise TypeError(f"cannot stretch {type(tbf).__name__}")
 
 
 def _line_down(

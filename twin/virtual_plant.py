@@ -4,9 +4,11 @@
 
 Design in one paragraph: a plant history is a pure function of (plant, seed). Maintenance events
 (planned every `every_days`, corrective failures as a renewal process in operating time) are derived
-from a fixed origin (2020-01-01, vp_timeline); everything inside a day (states, counts, signals,
-defects) is drawn from streams keyed by (seed, machine or tag, that day or shift). Generating days
-1-10 and then 11-20 therefore writes the same bytes for 11-20 as one call for 1-20. The only state
+from a fixed origin (2020-01-01, vp_timeline); everything inside a day (states, signals, defects)
+is drawn from streams keyed by (seed, machine or tag, that day or shift). The machines of a line
+are coupled by the flow of parts through its buffers (starved, blocked), simulated one site-local
+week at a time from a fixed starting state (vp_flow, vp_line_week). Generating days 1-10 and then
+11-20 therefore writes the same bytes for 11-20 as one call for 1-20. The only state
 kept is where the last call stopped (for start=None) and late slices waiting for delivery:
 `<landing>/../generator/state.json` and `.../generator/pending/`.
 """
@@ -24,7 +26,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from twin.calendar import day_window
 from twin.plant import Plant
 from twin.vp_defects import late_plan, mes_duplicates, tag_defects
 from twin.vp_io import (
@@ -37,22 +38,18 @@ from twin.vp_io import (
     write_csv,
     write_json,
 )
-from twin.vp_mes import (
-    PAD_S,
-    day_context,
-    production_rows,
-    render_machine_day,
-    state_rows,
-)
+from twin.vp_line_week import EventIndex, LineWeek, day_events, render_line_week, week_of
+from twin.vp_mes import production_rows, state_rows
 from twin.vp_records import cmms_rows, failure_truth, late_truth, read_truth, to_frame, write_truth
 from twin.vp_signals import heat, render_tag
-from twin.vp_timeline import ORIGIN, Event, OpClock, failure_events, pm_events, to_s
+from twin.vp_timeline import ORIGIN, Event, OpClock, failure_events, pm_events
 
 __all__ = ["GenerationReport", "generate", "read_truth"]
 
 # Failures are simulated this far past the last generated day, so that a failure shortly after it
 # already shows its precursor (bearing ramps reach back up to 90 operating hours, ~9 calendar days
-# on a 2-shift plant, longer over holidays).
+# on a 2-shift plant, longer over holidays); it also covers the rest of the last day's week, which
+# the line's flow is simulated over (vp_line_week).
 LOOKAHEAD_DAYS = 21
 
 
@@ -135,8 +132,9 @@ def generate(
     say = progress or (lambda _msg: None)
     clock = OpClock(plant, last + dt.timedelta(days=LOOKAHEAD_DAYS))
     events = _machine_events(plant, clock, seed)
-    bounds = {
+    index: EventIndex = {
         m: (
+            evs,
             np.array([min(e.ramp_wall_start, e.start) for e in evs]),
             np.array([e.end for e in evs]),
         )
@@ -155,10 +153,16 @@ def generate(
     state = read_json(state_dir / "state.json")
     pending: list[dict] = state.get("pending", [])
 
+    weeks: dict[str, LineWeek] = {}
     date = first
     while date <= last:
-        window = day_window(plant, date)
-        day = day_context(plant, clock, date, (to_s(window.start), to_s(window.end)))
+        monday = week_of(date)
+        for line in plant.lines:
+            if line.id not in weeks or weeks[line.id].monday != monday:
+                weeks[line.id] = render_line_week(
+                    seed, plant, line, clock, monday, index, until=last
+                )
+        day = weeks[plant.lines[0].id].contexts[date]
         late = late_plan(seed, plant, day) if defects else None
         stamp = date.isoformat()
         ext = "parquet" if historian_format == "parquet" else "csv"
@@ -172,13 +176,13 @@ def generate(
             )
         states, prods, cmms, truth_defects, day_failures = [], [], [], [], []
         for line in plant.lines:
-            for machine in line.machines:
-                lo, hi = bounds[machine.id]
-                sel = np.flatnonzero((lo < day.end) & (hi > day.start - PAD_S))
-                evs = [events[machine.id][i] for i in sel]
-                md = render_machine_day(seed, plant, line, machine, clock, day, evs)
+            week = weeks[line.id]
+            for i, machine in enumerate(line.machines):
+                evs = day_events(index, machine.id, day)
+                md = week.days[date][i]
+                flow = week.flows[i]
                 states.append(state_rows(machine, md, day))
-                prods.append(production_rows(seed, machine, md, day))
+                prods.append(production_rows(machine, md, day, flow.completed, flow.good))
                 cmms += cmms_rows(seed, evs, day)
                 day_failures += [
                     failure_truth(e)

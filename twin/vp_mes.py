@@ -31,22 +31,22 @@ CODES: tuple[tuple[str, str], ...] = (
     ("UNPLANNED_DOWNTIME", "BREAKDOWN"),
     ("OFF", "HOLIDAY"),
 )
-OFF, RUNNING, IDLE0, STARTUP, SHIFT_END, SETUP, PLANNED, UNPLANNED, HOLIDAY = (
-    0,
-    1,
-    2,
-    6,
-    7,
-    8,
-    9,
-    10,
-    11,
-)
+OFF, RUNNING, STARVED, BLOCKED, MATERIAL, OPERATOR, STARTUP, SHIFT_END = range(8)
+SETUP, PLANNED, UNPLANNED, HOLIDAY = range(8, 12)
 # state class per code: 0 off, 1 running, 2 idle, 3 setup, 4 planned down, 5 unplanned down
 CLASS_OF_CODE = np.array([0, 1, 2, 2, 2, 2, 2, 2, 3, 4, 5, 0], dtype=np.int8)
 PAD_S = 3600  # history before the day, so that smoothed signals are continuous across midnight
 
-STREAM_SHIFT, STREAM_PRODUCT, STREAM_PROD = 11, 12, 13
+STREAM_SHIFT, STREAM_PRODUCT = 11, 12
+PRODUCTION_COLUMNS = (
+    "machine_id",
+    "start_ts",
+    "end_ts",
+    "product_id",
+    "work_order_id",
+    "good_qty",
+    "scrap_qty",
+)
 
 
 @dataclass
@@ -147,7 +147,9 @@ def render_machine_day(
         stop = e - rng.uniform(180, 480)
         runs = np.maximum(rng.exponential(50 * 60, 64), 120.0)
         idles = rng.exponential(6 * 60, 64) + 30.0
-        reasons = rng.integers(IDLE0, IDLE0 + 4, 64)
+        # a machine's own stops wait for material or an operator; starved and blocked time comes
+        # from the line's flow (vp_flow), painted over these own RUNNING seconds later
+        reasons = rng.integers(MATERIAL, OPERATOR + 1, 64)
         for run, idle, reason in zip(runs.tolist(), idles.tolist(), reasons.tolist(), strict=True):
             if t >= stop:
                 break
@@ -196,60 +198,32 @@ def state_rows(machine: Machine, md: MachineDay, day: DayContext) -> dict[str, n
 
 
 def production_rows(
-    seed: int, machine: Machine, md: MachineDay, day: DayContext
+    machine: Machine, md: MachineDay, day: DayContext, completed: np.ndarray, good: np.ndarray
 ) -> dict[str, np.ndarray]:
-    """Counts per hour slot of every shift: produced = RUNNING seconds x performance / cycle time.
+    """Counts per hour slot of every shift: the parts the machine finished in the slot (vp_flow).
 
-    Performance (0.86-0.97 per slot) stands for small stops and slow cycles that the MES does not
-    log as states; scrap is 1-3 % when healthy and up to +10 points at the end of a precursor ramp.
-    produced x ideal cycle time never exceeds the RUNNING seconds of the slot.
+    A part is counted when it is finished, as an MES counter does, so a part begun before a slot
+    boundary counts in the slot where it ends.
     """
-    running = np.concatenate([[0], np.cumsum(md.codes[PAD_S:] == RUNNING)])
-    deg = None
-    if md.degradation:
-        deg = np.max(np.stack(list(md.degradation.values())), axis=0)[PAD_S:]
-        deg_cum = np.concatenate([[0.0], np.cumsum(deg, dtype=np.float64)])
-    cols: dict[str, list] = {
-        k: []
-        for k in (
-            "machine_id",
-            "start_ts",
-            "end_ts",
-            "product_id",
-            "work_order_id",
-            "good_qty",
-            "scrap_qty",
-        )
-    }
-    rng = rng_for(seed, key(machine.id), STREAM_PROD, day.start)
+    good_at = np.sort(completed[good])
+    scrap_at = np.sort(completed[~good])
+    cols: dict[str, list] = {k: [] for k in PRODUCTION_COLUMNS}
     for s, e, product, wo in md.products:
         a, b = max(s, day.start), min(e, day.end)
         if b <= a:
             continue
         marks = np.arange((a // 3600 + 1) * 3600, b, 3600)
-        bounds = np.concatenate([[a], marks, [b]]) - day.start
-        run_s = running[bounds[1:]] - running[bounds[:-1]]
-        mean_deg = np.zeros(len(run_s))
-        if deg is not None:
-            mean_deg = (deg_cum[bounds[1:]] - deg_cum[bounds[:-1]]) / np.maximum(np.diff(bounds), 1)
-        ict = (
-            machine.ideal_cycle_time_s[product]
-            if product in machine.ideal_cycle_time_s
-            else min(machine.ideal_cycle_time_s.values())
-        )
-        perf = rng.uniform(0.86, 0.97, len(run_s)) * (1 - 0.1 * mean_deg)
-        produced = np.floor(run_s * perf / ict + rng.random(len(run_s)))
-        produced = np.minimum(produced, np.floor(run_s / ict)).astype(np.int64)
-        scrap_p = rng.uniform(0.01, 0.03, len(run_s)) + 0.10 * mean_deg
-        scrap = rng.binomial(produced, scrap_p)
-        n = len(run_s)
+        bounds = np.concatenate([[a], marks, [b]])
+        n_good = np.diff(np.searchsorted(good_at, bounds, side="left"))
+        n_scrap = np.diff(np.searchsorted(scrap_at, bounds, side="left"))
+        n = len(n_good)
         cols["machine_id"].append(np.full(n, machine.id, dtype=object))
-        cols["start_ts"].append(bounds[:-1] + day.start)
-        cols["end_ts"].append(bounds[1:] + day.start)
+        cols["start_ts"].append(bounds[:-1])
+        cols["end_ts"].append(bounds[1:])
         cols["product_id"].append(np.full(n, product, dtype=object))
         cols["work_order_id"].append(np.full(n, wo, dtype=object))
-        cols["good_qty"].append(produced - scrap)
-        cols["scrap_qty"].append(scrap.astype(np.int64))
+        cols["good_qty"].append(n_good.astype(np.int64))
+        cols["scrap_qty"].append(n_scrap.astype(np.int64))
     return {
         k: (
             np.concatenate(v)

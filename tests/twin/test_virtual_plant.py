@@ -204,7 +204,10 @@ def test_production_only_while_running_and_within_cycle_time(run: Path, plant: P
                 rs, np.datetime64(row.start)
             )
             run_s = overlap[overlap > np.timedelta64(0)].sum() / np.timedelta64(1, "s")
-            assert (row.good_qty + row.scrap_qty) * ict[row.product_id] <= run_s + 1e-6, row
+            # a part is counted when it is finished (vp_flow), so one part per slot may have
+            # been begun in the previous slot: the others need their cycle time inside the slot
+            produced = row.good_qty + row.scrap_qty
+            assert (produced - 1) * ict[row.product_id] <= run_s + 1e-6, row
     scrap_rate = prod["scrap_qty"].sum() / (prod["good_qty"] + prod["scrap_qty"]).sum()
     assert 0.01 < scrap_rate < 0.06
 

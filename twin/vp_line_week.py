@@ -1,0 +1,115 @@
+"""One site-local week of one line of the virtual plant: every machine's days, coupled by the flow.
+
+The generator writes day by day, but a line's flow carries over from one day to the next (a part
+waiting in a buffer overnight), so the machines' days are rendered a week at a time: each machine's
+own days (``vp_mes``), then the line's flow (``vp_flow``), then the coupled codes cut back into
+days. The week is the unit that keeps generation continuous (see ``vp_flow``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+
+from twin.calendar import day_window
+from twin.plant import Line, Plant
+from twin.vp_flow import MachineFlow, simulate_week
+from twin.vp_mes import PAD_S, DayContext, MachineDay, day_context, render_machine_day
+from twin.vp_timeline import Event, OpClock, to_s
+
+EventIndex = dict[str, tuple[list[Event], np.ndarray, np.ndarray]]  # machine -> (events, lo, hi)
+
+
+@dataclass
+class LineWeek:
+    """Coupled machine-days of a line for (up to) the 7 days from ``monday``, in flow order."""
+
+    monday: dt.date
+    days: dict[dt.date, list[MachineDay]]
+    flows: list[MachineFlow]  # per machine, over the whole week
+    contexts: dict[dt.date, DayContext]
+
+
+def week_of(date: dt.date) -> dt.date:
+    """The Monday starting the site-local week of ``date``."""
+    return date - dt.timedelta(days=date.weekday())
+
+
+def day_events(index: EventIndex, machine_id: str, day: DayContext) -> list[Event]:
+    """The machine's maintenance events that touch the day or its padding hour."""
+    events, lo, hi = index[machine_id]
+    sel = np.flatnonzero((lo < day.end) & (hi > day.start - PAD_S))
+    return [events[i] for i in sel]
+
+
+def render_line_week(
+    seed: int,
+    plant: Plant,
+    line: Line,
+    clock: OpClock,
+    monday: dt.date,
+    index: EventIndex,
+    until: dt.date | None = None,
+) -> LineWeek:
+    """Own machine-days for the week, the line's flow over them, and the coupled machine-days.
+
+    ``until`` (inclusive) ends the week early: the flow is causal, so its days come out the same as
+    in the whole week, and a call generating one day does not pay for seven.
+    """
+    days_in = 7 if until is None else min(max((until - monday).days + 1, 1), 7)
+    dates = [monday + dt.timedelta(days=i) for i in range(days_in)]
+    contexts = {}
+    for date in dates:
+        window = day_window(plant, date)
+        contexts[date] = day_context(plant, clock, date, (to_s(window.start), to_s(window.end)))
+    own = {
+        date: [
+            render_machine_day(seed, plant, line, m, clock, day, day_events(index, m.id, day))
+            for m in line.machines
+        ]
+        for date, day in contexts.items()
+    }
+    week_start = contexts[monday].start
+    runs = sorted(
+        {(s, e, product) for mds in own.values() for md in mds for s, e, product, _ in md.products}
+    )
+    flows = simulate_week(
+        seed,
+        line,
+        [
+            np.concatenate([own[d][i].codes[PAD_S:] for d in dates])
+            for i in range(len(line.machines))
+        ],
+        [_degradation(own, dates, i) for i in range(len(line.machines))],
+        runs,
+        week_start,
+    )
+    days: dict[dt.date, list[MachineDay]] = {}
+    for date in dates:
+        day = contexts[date]
+        a = day.start - week_start
+        days[date] = []
+        for i, md in enumerate(own[date]):
+            week_codes = flows[i].codes
+            # the padding hour before Monday stays the machine's own: the previous week's flow is
+            # not simulated here, so that a day never depends on where a call started
+            pad = md.codes[:PAD_S] if a == 0 else week_codes[a - PAD_S : a]
+            codes = np.concatenate([pad, week_codes[a : a + day.seconds]])
+            days[date].append(dataclasses.replace(md, codes=codes))
+    return LineWeek(monday, days, flows, contexts)
+
+
+def _degradation(own: dict[dt.date, list[MachineDay]], dates: list[dt.date], i: int) -> np.ndarray:
+    """The machine's precursor level (0..1, the worst of its signals) per second of the week."""
+    parts = []
+    for d in dates:
+        md = own[d][i]
+        n = len(md.codes) - PAD_S
+        if md.degradation:
+            parts.append(np.max(np.stack(list(md.degradation.values())), axis=0)[PAD_S:])
+        else:
+            parts.append(np.zeros(n, np.float32))
+    return np.concatenate(parts)
