@@ -3,7 +3,9 @@
 A machine-day is rendered as one state code per second (86,400 bytes; 82,800/90,000 on DST days):
 painting intervals onto a second grid makes the priorities trivial (breakdown over planned
 maintenance over setup over running/idle over off) and gives the historian the state at any sample
-time by a plain index. MES rows are the run-length encoding of that grid.
+time by a plain index. The grid painted here is the machine's own; the line's flow (vp_flow)
+then turns its RUNNING seconds without a part into IDLE/STARVED or IDLE/BLOCKED. MES rows are the
+run-length encoding of the coupled grid.
 """
 
 from __future__ import annotations
