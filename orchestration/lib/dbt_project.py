@@ -10,6 +10,11 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject
 
+from orchestration.lib.conditions import check_with_its_asset, refresh_after_new_data
+from twin.paths import SOURCES
+
+# a failed or quarantined batch never materializes its partition; the KPIs go on without it
+RAW_BATCHES = dg.AssetSelection.assets(*(dg.AssetKey(["raw", source]) for source in SOURCES))
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 
 
@@ -21,7 +26,8 @@ def get_dbt_project() -> DbtProject:
 
 
 class TwinDbtTranslator(DagsterDbtTranslator):
-    """Key models as [<layer>, <model>] and group them by layer (the folder under models/)."""
+    """Key models as [<layer>, <model>], group them by layer (the folder under models/), and rebuild
+    them by themselves when their inputs get new data."""
 
     def __init__(self) -> None:
         super().__init__(
@@ -41,5 +47,19 @@ class TwinDbtTranslator(DagsterDbtTranslator):
             return spec  # sources keep the key from meta.dagster.asset_key
         layer = props["fqn"][1]  # models/<layer>/<domain>/<name>.sql
         return spec.replace_attributes(
-            key=dg.AssetKey([layer, props["name"]]), group_name=layer, kinds={"dbt", "duckdb"}
+            key=dg.AssetKey([layer, props["name"]]),
+            group_name=layer,
+            kinds={"dbt", "duckdb"},
+            automation_condition=refresh_after_new_data(may_be_missing=RAW_BATCHES),
         )
+
+    def get_asset_check_spec(
+        self,
+        asset_spec: dg.AssetSpec,
+        manifest: Mapping[str, Any],
+        unique_id: str,
+        project: DbtProject | None,
+    ) -> dg.AssetCheckSpec | None:
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        # dbt tests run in the same `dbt build` as their model when automation rebuilds it
+        return spec and spec._replace(automation_condition=check_with_its_asset())

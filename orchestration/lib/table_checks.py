@@ -236,14 +236,18 @@ def validate_tables(
     return prepared, checks
 
 
+def provisional_stamp(lineage: Mapping[str, Any] | None = None) -> Stamp:
+    """Lineage columns for a check before publication: a placeholder id, the model version."""
+    return Stamp(
+        publication_id="check",
+        published_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+        model_version=str((lineage or {}).get("model_version") or "unknown"),
+    )
+
+
 def check_tables(
     tables: Mapping[str, Any], lineage: Mapping[str, Any] | None = None
 ) -> list[TableCheck]:
     """The contract outcome of every table, exactly as ``publish`` would judge it (for a blocking
     asset check that runs before publication). Lineage columns are stamped with a provisional id."""
-    stamp = Stamp(
-        publication_id="check",
-        published_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
-        model_version=str((lineage or {}).get("model_version") or "unknown"),
-    )
-    return validate_tables(tables, stamp)[1]
+    return validate_tables(tables, provisional_stamp(lineage))[1]

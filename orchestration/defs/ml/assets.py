@@ -5,6 +5,7 @@ import dagster as dg
 from ml import pipeline
 from ml.config import FailureModelConfig, load_config
 from orchestration.lib import warehouse
+from orchestration.lib.conditions import refresh_after_new_data
 from orchestration.lib.ml_metadata import gate_check_result, risk_preview, training_metadata
 from orchestration.lib.publish_inputs import write_input
 from orchestration.lib.resources import ModelRegistry, TwinHome
@@ -12,6 +13,7 @@ from orchestration.lib.resources import ModelRegistry, TwinHome
 FEATURES = dg.AssetKey(["marts", "fct_machine_hourly_features"])
 FEATURES_TABLE = "marts.fct_machine_hourly_features"
 GATE_CHECK = "failure_model_promotion_gate"
+CHAMPION = dg.AssetKey(["ml", "failure_model_champion"])
 
 
 class PromotionFloors(dg.Config):
@@ -95,9 +97,11 @@ def failure_model_champion(
 @dg.asset(
     key=["ml", "machine_failure_risk_scores"],
     group_name="ml",
-    deps=[FEATURES, dg.AssetKey(["ml", "failure_model_champion"])],
+    deps=[FEATURES, CHAMPION],
     kinds={"parquet"},
     owners=["team:reliability"],
+    # before the first model is trained the reliability fallback scores the machines
+    automation_condition=refresh_after_new_data(may_be_missing=dg.AssetSelection.assets(CHAMPION)),
 )
 def machine_failure_risk_scores(
     twin: TwinHome, model_registry: ModelRegistry

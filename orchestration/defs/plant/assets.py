@@ -2,12 +2,19 @@
 
 import dagster as dg
 
+from orchestration.lib.conditions import build_when_missing
 from orchestration.lib.lake import write_plant_tables
 from orchestration.lib.resources import TwinHome
 from twin.plant_tables import plant_tables
 
 
-@dg.asset(key=["raw", "plant_model"], group_name="ingest", kinds={"yaml", "parquet"})
+@dg.asset(
+    key=["raw", "plant_model"],
+    group_name="ingest",
+    kinds={"yaml", "parquet"},
+    owners=["team:plant-data"],
+    automation_condition=build_when_missing(),
+)
 def plant_model(twin: TwinHome) -> dg.MaterializeResult:
     """Lines, machines, tags, ideal cycle times and the shift calendar from the plant model file."""
     plant = twin.plant()

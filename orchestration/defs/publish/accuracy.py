@@ -3,6 +3,7 @@
 import dagster as dg
 
 from orchestration.lib import warehouse
+from orchestration.lib.conditions import refresh_after_new_data
 from orchestration.lib.forecast_accuracy import forecast_accuracy, summary, to_contract_table
 from orchestration.lib.lake import write_parquet_atomically
 from orchestration.lib.publication import refresh_report
@@ -20,6 +21,7 @@ ACTUALS = "marts.fct_line_kpis_daily"
     ],
     kinds={"pandas", "parquet"},
     owners=["team:capacity-planning"],
+    automation_condition=refresh_after_new_data(),
 )
 def capacity_forecast_accuracy(twin: TwinHome) -> dg.MaterializeResult:
     """Published P10/P50/P90 per line and week against the actual good output once the week is complete (data_contracts/published/capacity_forecast_accuracy.yml)."""

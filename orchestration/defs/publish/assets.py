@@ -3,40 +3,34 @@
 import dagster as dg
 
 from orchestration.lib import warehouse
+from orchestration.lib.conditions import check_with_its_asset, publish_after_new_capacity
 from orchestration.lib.lineage import publication_lineage
 from orchestration.lib.publication import publish
 from orchestration.lib.resources import TwinHome
-from orchestration.lib.table_checks import check_tables
+from orchestration.lib.table_checks import check_table, provisional_stamp
 
 PUBLISHED_TABLES = ("capacity_supply", "machine_failure_risk", "kpi_daily", "constraint_map")
 
 
-def _read_tables(twin: TwinHome) -> dict:
+def _read_tables(twin: TwinHome, names: tuple[str, ...] = PUBLISHED_TABLES) -> dict:
     with warehouse.connect(twin.paths) as connection:
-        return {
-            name: connection.execute(f"select * from publish.{name}").df()
-            for name in PUBLISHED_TABLES
-        }
+        return {name: connection.execute(f"select * from publish.{name}").df() for name in names}
 
 
-@dg.multi_asset_check(
-    specs=[
-        dg.AssetCheckSpec(
-            f"{name}_contract",
-            asset=dg.AssetKey(["publish", name]),
-            blocking=True,
-            description=f"{name} satisfies its published contract (data_contracts/published/{name}.yml).",
-        )
-        for name in PUBLISHED_TABLES
-    ]
-)
-def published_table_contracts(twin: TwinHome):
-    """Run every published table's contract before anything reaches the planning systems."""
-    tables = _read_tables(twin)
-    for check in check_tables(tables):
-        yield dg.AssetCheckResult(
-            asset_key=dg.AssetKey(["publish", check.table]),
-            check_name=f"{check.table}_contract",
+def _contract_check(name: str) -> dg.AssetChecksDefinition:
+    """One blocking check per table, so it runs in whichever run rebuilt that table."""
+
+    @dg.asset_check(
+        asset=dg.AssetKey(["publish", name]),
+        name=f"{name}_contract",
+        blocking=True,
+        automation_condition=check_with_its_asset(),
+        description=f"{name} satisfies its published contract (data_contracts/published/{name}.yml); "
+        "while it fails, nothing is published and planners keep the previous version.",
+    )
+    def _check(twin: TwinHome) -> dg.AssetCheckResult:
+        _, check = check_table(name, _read_tables(twin, (name,))[name], provisional_stamp())
+        return dg.AssetCheckResult(
             passed=check.passed,
             severity=dg.AssetCheckSeverity.ERROR,
             description="contract satisfied"
@@ -50,6 +44,11 @@ def published_table_contracts(twin: TwinHome):
             },
         )
 
+    return _check
+
+
+published_table_contracts = [_contract_check(name) for name in PUBLISHED_TABLES]
+
 
 @dg.asset(
     key=["published", "planning_tables"],
@@ -57,6 +56,13 @@ def published_table_contracts(twin: TwinHome):
     deps=[dg.AssetKey(["publish", name]) for name in PUBLISHED_TABLES],
     kinds={"duckdb", "parquet"},
     owners=["team:planning"],
+    # KPIs and risk scores are refreshed ahead of the scenario batch that always follows them;
+    # waiting for that batch publishes each landing once, with capacity from the new data.
+    automation_condition=publish_after_new_capacity(
+        dg.AssetSelection.assets(
+            dg.AssetKey(["publish", "kpi_daily"]), dg.AssetKey(["publish", "machine_failure_risk"])
+        )
+    ),
 )
 def planning_tables(twin: TwinHome) -> dg.MaterializeResult:
     """A new immutable version of the capacity tables for SAP IBP, Kinaxis, o9 or any table reader; catalog.duckdb switches to it atomically."""

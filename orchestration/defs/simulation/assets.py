@@ -6,6 +6,7 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
+from orchestration.lib.conditions import refresh_after_new_data
 from orchestration.lib.history import planning_start, read_history
 from orchestration.lib.publish_inputs import write_input
 from orchestration.lib.resources import TwinHome
@@ -37,6 +38,8 @@ def build_simulation(scenario_ids: list[str]) -> dg.AssetsDefinition:
         ],
         kinds={"numpy", "parquet"},
         owners=["team:planning"],
+        # every scenario re-simulates once new KPIs or risk scores are in (and nightly, below)
+        automation_condition=refresh_after_new_data(),
     )
     def capacity_runs(context: dg.AssetExecutionContext, twin: TwinHome) -> dg.MaterializeResult:
         """Monte Carlo of every line for one scenario over 13 weeks: P10/P50/P90 capacity per line, machine, day and week."""

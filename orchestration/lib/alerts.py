@@ -1,0 +1,63 @@
+"""Run failures reported where people look: a log under TWIN_HOME and, if configured, a webhook.
+
+The webhook receives JSON with a ``text`` field (what Slack, Teams and Mattermost incoming webhooks
+display) plus the details as fields, so a chat channel or an incident tool can take it as is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass
+
+from twin.paths import TwinPaths
+
+WEBHOOK_ENV = "TWIN_ALERT_WEBHOOK"
+TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class RunFailure:
+    job: str
+    run_id: str
+    error: str
+    failed_at: str  # ISO 8601, UTC
+
+    @property
+    def text(self) -> str:
+        return f"twinbridge: run {self.run_id[:8]} of {self.job} failed: {self.error}"
+
+
+def failure_log(paths: TwinPaths):
+    return paths.home / "logs" / "run_failures.jsonl"
+
+
+def report_run_failure(
+    paths: TwinPaths, job: str, run_id: str, error: str, webhook_url: str | None = None
+) -> str | None:
+    """Append the failure to the log; post it to the webhook when there is one.
+
+    Returns why the webhook post failed (None when it succeeded or none is configured). A broken
+    webhook must not hide the failure: the log line is written first and the error is returned.
+    """
+    failure = RunFailure(job, run_id, error, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+    log = failure_log(paths)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("a", encoding="utf-8") as out:
+        out.write(json.dumps(asdict(failure)) + "\n")
+    url = webhook_url if webhook_url is not None else os.environ.get(WEBHOOK_ENV, "")
+    if not url:
+        return None
+    body = json.dumps({"text": failure.text, **asdict(failure)}).encode()
+    request = urllib.request.Request(
+        url, data=body, headers={"Content-Type": "application/json"}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
+            response.read()
+    except (urllib.error.URLError, OSError, ValueError) as problem:
+        return f"webhook {url} not reached: {problem}"
+    return None
