@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import dagster as dg
 import pandas as pd
 
-from ml.pipeline import RetrainResult
+if TYPE_CHECKING:  # the training stack (sklearn, MLflow) loads only in runs that train
+    from ml.pipeline import RetrainResult
+
 
 SHOWN_METRICS = (
     "event_recall",

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from ml.registry import FailureModelRegistry
 from twin.paths import TwinPaths
 from twin.plant import Plant, load_plant
+
+if TYPE_CHECKING:
+    from ml.registry import FailureModelRegistry
 
 
 class TwinHome(dg.ConfigurableResource):
@@ -34,4 +37,7 @@ class ModelRegistry(dg.ConfigurableResource):
     review_required: bool = False
 
     def registry(self) -> FailureModelRegistry:
+        # MLflow and skops take seconds to import: only runs that use the registry pay for them
+        from ml.registry import FailureModelRegistry
+
         return FailureModelRegistry(self.tracking_uri, artifact_root=self.artifact_root)

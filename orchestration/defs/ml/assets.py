@@ -2,7 +2,6 @@
 
 import dagster as dg
 
-from ml import pipeline
 from ml.config import FailureModelConfig, load_config
 from orchestration.lib import warehouse
 from orchestration.lib.conditions import refresh_after_new_data
@@ -56,6 +55,8 @@ def failure_model(
     model_registry: ModelRegistry,
 ) -> dg.MaterializeResult:
     """Retrain the 72-hour failure-risk model on the hourly machine features; register it in MLflow as the challenger."""
+    from ml import pipeline  # sklearn and MLflow load in the runs that need them
+
     frame = warehouse.read_table(twin.paths, FEATURES_TABLE)
     result = pipeline.retrain(
         frame, model_registry.registry(), config.model_config_for(), dagster_run_id=context.run_id
@@ -107,6 +108,8 @@ def machine_failure_risk_scores(
     twin: TwinHome, model_registry: ModelRegistry
 ) -> dg.MaterializeResult:
     """Probability that each machine fails within 72 h, hours to failure (p10/p50/p90) and the likely failure mode, from the champion model."""
+    from ml import pipeline
+
     frame = warehouse.read_table(twin.paths, FEATURES_TABLE)
     config = load_config()
     registry = model_registry.registry()
