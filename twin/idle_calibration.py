@@ -4,8 +4,9 @@ ISO 22400 idle (planned busy time neither running, set up nor down) mixes two th
 own stops (minor stops, waiting for an operator, start-up, clean-up) and the time its line leaves
 it starved or blocked. The engine needs only the first (it simulates the second), but the KPI marts
 carry idle without its MES reason. On a coupled line the difference is large: the virtual plant's
-24-s inspection machine behind a 42-s mill idles ~55 % of its time, ~45 points of it starved; taken
-as its own idle, the engine would slow it below the mill and make it the line's false bottleneck.
+24-s inspection machine behind a 42-s mill waits ~45 % of its time; taken as its own idle (or, for
+the waits the MES books as micro-stops, as its own speed loss), the engine would slow it below the
+mill and make it the line's false bottleneck.
 
 Calibration (simulation-based, the engine as the model): the observed running share of a machine
 is u = running / (running + idle). With own idle o, the engine's machine processes at
@@ -13,8 +14,18 @@ rate x (1 - o) and is neither starved nor blocked a share w of its running + idl
 w x (1 - o). Solving u = w x (1 - o) for o with w from the engine, and repeating (w depends on
 every machine's o through the line), converges in a few rounds: the own idle with which the engine
 reproduces every machine's observed running share, and hence the line's observed output. Starting
-from o = all idle and clipping to [0, idle] keeps each step between "everything is own" and
-"nothing is". Runs on the history's rates, four weeks, no near-term risk or scenario changes.
+from o = all idle and clipping to [1 - 1/p, idle] keeps each step between "everything is own" and
+"the machine ran at ideal speed whenever it was not waiting". Runs on the history's rates, four
+weeks, no near-term risk or scenario changes.
+
+Micro-stops. An MES logs a wait shorter than a few minutes not as idle but inside running time
+(the virtual plant: ``twin.vp_micro_stops``), so KPI performance p already carries those starved
+and blocked seconds, which the engine simulates too. The fit is unaffected by where the waits
+are booked: p x u = ideal output per running + idle hour is the same either way, and the engine's
+speed p (1 - o) = p u / w only needs o. But o may then be negative (w < u: the engine starves the
+machine for seconds that the history booked as running): the engine's machine is faster than the
+KPI performance, which is how the micro-stops are not counted twice. The bound 1 - 1/p keeps the
+engine's performance p (1 - o) at most 1.
 """
 
 from __future__ import annotations
@@ -50,7 +61,7 @@ def with_own_idle(line: LineParams, idle: dict[str, float]) -> LineParams:
         machines.append(
             dataclasses.replace(
                 m,
-                performance=m.performance * keep,
+                performance=min(m.performance * keep, 1.0),  # own idle < 0: see module doc
                 tbf=stretched(m.tbf, 1 / keep) if m.tbf is not None else None,
             )
         )
@@ -72,7 +83,8 @@ def calibrate_own_idle(lines: list[LineParams], idle: dict[str, float]) -> dict[
             share = np.divide(op, op + st + bl, out=np.ones_like(op), where=op + st + bl > 0)
             for m, w in zip(line.machines, share, strict=True):
                 observed = idle.get(m.id, 0.0)
-                own[m.id] = float(min(max(1 - (1 - observed) / max(w, 1e-9), 0.0), observed))
+                fastest = 1 - 1 / m.performance  # <= 0: the engine's performance reaches 1
+                own[m.id] = float(min(max(1 - (1 - observed) / max(w, 1e-9), fastest), observed))
     return own
 
 

@@ -24,7 +24,9 @@ Estimation (numbers in ``Priors``):
   it, so every machine's capacity was ~15 % too high (bench/fidelity.py, BENCHMARKS.md Fidelity).
   The marts carry no idle reason, so starvation and blocking count as idle too; the engine gets
   each machine's *own* idle from ``twin.idle_calibration`` (the share with which the engine itself
-  reproduces every machine's observed running share), not the raw idle share.
+  reproduces every machine's observed running share), not the raw idle share. Short waits are
+  booked by the MES as micro-stops inside running time (lower KPI performance): the calibrated own
+  idle is then negative, which gives the engine back the speed it would otherwise lose twice.
 * Failures: operating hours between failures = production hours (or, on days without MES, shift
   hours x prior utilisation) / failures over the last 365 days. Gamma shrinkage: the plant pools
   all machines with one pseudo-failure at the prior MTBF, each machine gets one pseudo-failure at
@@ -482,7 +484,7 @@ def _assemble(
                 MachineParams(
                     id=m.id,
                     rate_per_h=_rate(m, shares),
-                    performance=fit.performance * keep,
+                    performance=min(fit.performance * keep, 1.0),
                     scrap=fit.scrap,
                     tbf=tbf,
                     repair=fit.repair,

@@ -16,8 +16,10 @@ process. This module couples the machines of a line (DESIGN §3.2: a serial flow
 The recursion over part indices is the classical one for tandem lines with finite buffers:
 ``start[i][n] = max(departure[i][n-1], arrival of its input)`` and ``departure[i][n] =
 max(completion[i][n], start[i+1][n - B])``. Own RUNNING seconds in which the machine neither
-processes nor holds a finished part become IDLE/STARVED, those in which it holds one IDLE/BLOCKED
-(the landing contract has no starved/blocked state; ISO 22400 counts both as idle time).
+processes nor holds a finished part are starved, those in which it holds one blocked. A wait
+shorter than ``vp_micro_stops.MICRO_STOP_S`` stays RUNNING (a micro-stop: a performance loss, as an
+MES counts it); longer ones become IDLE/STARVED or IDLE/BLOCKED (the landing contract has no
+starved/blocked state; ISO 22400 counts both as idle time).
 
 The flow is simulated one site-local week at a time (Monday 00:00 to Monday 00:00) from buffers
 half full and empty machines, the engine's starting state (``LineParams.initial_wip``). Anchoring
@@ -35,6 +37,7 @@ import numpy as np
 
 from twin.plant import Line, Machine
 from twin.vp_mes import BLOCKED, RUNNING, STARVED
+from twin.vp_micro_stops import fold_micro_stops
 from twin.vp_timeline import key, rng_for
 
 STREAM_FLOW = 14
@@ -190,7 +193,8 @@ def _flow(
     left: list[float],
     good: list[bool],
 ) -> MachineFlow:
-    """Paint processing and holding time; own RUNNING seconds outside both are starved."""
+    """Paint processing and holding time; own RUNNING seconds outside both are starved; waits
+    too short for an MES to log stay RUNNING (``vp_micro_stops``)."""
     n = len(own)
     busy = _covered(n, origin, start, done + [math.inf] * (len(start) - len(done)))
     holding = _covered(n, origin, done[: len(left)], left)
@@ -198,7 +202,7 @@ def _flow(
     running = own == RUNNING
     codes[running & ~busy & holding] = BLOCKED
     codes[running & ~busy & ~holding] = STARVED
-    return MachineFlow(codes, np.asarray(done, float), np.asarray(good, bool))
+    return MachineFlow(fold_micro_stops(codes), np.asarray(done, float), np.asarray(good, bool))
 
 
 def _covered(n: int, origin: int, a: list[float], b: list[float]) -> np.ndarray:

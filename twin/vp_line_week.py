@@ -18,7 +18,11 @@ from twin.calendar import day_window
 from twin.plant import Line, Plant
 from twin.vp_flow import MachineFlow, simulate_week
 from twin.vp_mes import PAD_S, DayContext, MachineDay, day_context, render_machine_day
+from twin.vp_micro_stops import MICRO_STOP_S
 from twin.vp_timeline import Event, OpClock, to_s
+
+# past the end of a truncated week: long enough to tell a micro-stop from a stop
+LOOKAHEAD_S = max(3600, 2 * MICRO_STOP_S)
 
 EventIndex = dict[str, tuple[list[Event], np.ndarray, np.ndarray]]  # machine -> (events, lo, hi)
 
@@ -57,12 +61,15 @@ def render_line_week(
     """Own machine-days for the week, the line's flow over them, and the coupled machine-days.
 
     ``until`` (inclusive) ends the week early: the flow is causal, so its days come out the same as
-    in the whole week, and a call generating one day does not pay for seven.
+    in the whole week, and a call generating one day does not pay for seven. Whether a wait is a
+    micro-stop depends on its length, which a wait running over the end of ``until`` does not
+    show: the flow then runs ``LOOKAHEAD_S`` into the next day (any wait reaching that far is long).
     """
     days_in = 7 if until is None else min(max((until - monday).days + 1, 1), 7)
     dates = [monday + dt.timedelta(days=i) for i in range(days_in)]
+    sim_dates = dates + ([monday + dt.timedelta(days=days_in)] if days_in < 7 else [])
     contexts = {}
-    for date in dates:
+    for date in sim_dates:
         window = day_window(plant, date)
         contexts[date] = day_context(plant, clock, date, (to_s(window.start), to_s(window.end)))
     own = {
@@ -76,14 +83,15 @@ def render_line_week(
     runs = sorted(
         {(s, e, product) for mds in own.values() for md in mds for s, e, product, _ in md.products}
     )
+    cut = [PAD_S + (LOOKAHEAD_S if d not in dates else contexts[d].seconds) for d in sim_dates]
     flows = simulate_week(
         seed,
         line,
         [
-            np.concatenate([own[d][i].codes[PAD_S:] for d in dates])
+            np.concatenate([own[d][i].codes[PAD_S:c] for d, c in zip(sim_dates, cut, strict=True)])
             for i in range(len(line.machines))
         ],
-        [_degradation(own, dates, i) for i in range(len(line.machines))],
+        [_degradation(own, sim_dates, cut, i) for i in range(len(line.machines))],
         runs,
         week_start,
     )
@@ -102,14 +110,15 @@ def render_line_week(
     return LineWeek(monday, days, flows, contexts)
 
 
-def _degradation(own: dict[dt.date, list[MachineDay]], dates: list[dt.date], i: int) -> np.ndarray:
-    """The machine's precursor level (0..1, the worst of its signals) per second of the week."""
+def _degradation(
+    own: dict[dt.date, list[MachineDay]], dates: list[dt.date], cut: list[int], i: int
+) -> np.ndarray:
+    """The machine's precursor level (0..1, the worst of its signals) per simulated second."""
     parts = []
-    for d in dates:
+    for d, c in zip(dates, cut, strict=True):
         md = own[d][i]
-        n = len(md.codes) - PAD_S
         if md.degradation:
-            parts.append(np.max(np.stack(list(md.degradation.values())), axis=0)[PAD_S:])
+            parts.append(np.max(np.stack(list(md.degradation.values())), axis=0)[PAD_S:c])
         else:
-            parts.append(np.zeros(n, np.float32))
+            parts.append(np.zeros(min(c, len(md.codes)) - PAD_S, np.float32))
     return np.concatenate(parts)
