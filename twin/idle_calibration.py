@@ -13,10 +13,18 @@ is u = running / (running + idle). With own idle o, the engine's machine process
 rate x (1 - o) and is neither starved nor blocked a share w of its running + idle hours, so it runs
 w x (1 - o). Solving u = w x (1 - o) for o with w from the engine, and repeating (w depends on
 every machine's o through the line), converges in a few rounds: the own idle with which the engine
-reproduces every machine's observed running share, and hence the line's observed output. Starting
-from o = all idle and clipping to [1 - 1/p, idle] keeps each step between "everything is own" and
-"the machine ran at ideal speed whenever it was not waiting". Runs on the history's rates, four
-weeks, no near-term risk or scenario changes.
+reproduces every machine's observed running share, and hence the line's observed output. Clipping
+to [1 - 1/p, idle] keeps each step between "the machine ran at ideal speed whenever it was not
+waiting" and "all its idle is its own". Runs on the history's rates, four weeks, no near-term risk
+or scenario changes.
+
+Where to start matters. A machine that is not the line's constraint makes the same output at any
+speed above the constraint's, so its running share does not pin its speed down: every such speed
+is a fixed point (speed x w is constant), and the iteration stays where it starts. Starting from
+"all idle is own" left a starved machine barely faster than the constraint, a machine that cannot
+catch up after a stoppage upstream: a second constraint that the real line does not have. The
+iteration therefore starts from the fast end, o = 1 - 1/p (ideal speed); the constraint itself,
+whose output does depend on its speed, still slows down to its observed output.
 
 Micro-stops. An MES logs a wait shorter than a few minutes not as idle but inside running time
 (the virtual plant: ``twin.vp_micro_stops``), so KPI performance p already carries those starved
@@ -73,7 +81,7 @@ def calibrate_own_idle(lines: list[LineParams], idle: dict[str, float]) -> dict[
     shares (idle / (running + idle)). The lines must share their bucket edges."""
     horizon = min(lines[0].horizon_h, WEEKS * 7 * 24.0)
     base = [_trimmed(line, horizon) for line in lines]
-    own = dict(idle)
+    own = {m.id: 1 - 1 / m.performance for x in base for m in x.machines}  # fast end: doc
     for _ in range(ROUNDS):
         results = simulate_many([with_own_idle(x, own) for x in base], REPLICATIONS, SEED)
         for line, res in zip(base, results, strict=True):
