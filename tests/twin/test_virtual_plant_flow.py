@@ -16,7 +16,8 @@ import pytest
 from twin.paths import DEMO_PLANT
 from twin.plant import Plant, load_plant
 from twin.virtual_plant import generate
-from twin.vp_flow import INITIAL_WIP
+from twin.vp_flow import INITIAL_WIP, PERFORMANCE
+from twin.vp_micro_stops import MICRO_STOP_S
 
 START = dt.date(2026, 10, 19)  # a Monday: weeks of the flow start with the files
 DAYS = 14
@@ -138,3 +139,60 @@ def test_line_output_is_limited_by_its_bottleneck(
             # the machines with the most spare capacity are not all at the end of the line, yet
             # the last one makes no more than the first: the flow, not its own speed, limits it
             assert out <= made[(week, line.machines[0].id)], (line.id, week)
+
+
+def test_waits_shorter_than_a_micro_stop_are_not_idle_rows(states: pd.DataFrame) -> None:
+    """Starved/blocked waits below MICRO_STOP_S stay inside RUNNING (as an MES books them): every
+    IDLE STARVED/BLOCKED row lasts at least that long, unless a day's file cuts it at midnight."""
+    waits = states[states["reason_code"].isin(["STARVED", "BLOCKED"])]
+    assert (waits["state"] == "IDLE").all()
+    assert len(waits) > 0  # long waits remain idle states with their reason
+    # every machine's rows tile each day, so the day edges are where all machines have a row edge
+    n = states["machine_id"].nunique()
+    day_edges = {
+        t
+        for col in ("start_ts", "end_ts")
+        for t, k in states.groupby(col)["machine_id"].nunique().items()
+        if k == n
+    }
+    inner = waits[~waits["start_ts"].isin(day_edges) & ~waits["end_ts"].isin(day_edges)]
+    assert inner["seconds"].min() >= MICRO_STOP_S, inner.nsmallest(3, "seconds")
+    # a row per cycle was ~15,000 rows a day on this plant; a machine now logs a few dozen
+    rows_per_machine_day = len(states) / states["machine_id"].nunique() / DAYS
+    assert rows_per_machine_day < 100, rows_per_machine_day
+
+
+def test_fast_machines_lose_speed_to_micro_stops(
+    plant: Plant, states: pd.DataFrame, production: pd.DataFrame
+) -> None:
+    """Performance = ideal time of the parts made / RUNNING time (ISO 22400). A machine much
+    faster than its line's constraint waits seconds every cycle; booked as running time, those
+    waits pull its performance below the slowest speed it ever runs at when healthy."""
+    running = states[states["state"] == "RUNNING"].groupby("machine_id")["seconds"].sum()
+    ict = {m.id: m.ideal_cycle_time_s for m in plant.machines}
+    ideal_s = (
+        production.assign(
+            ideal=[
+                ict[m][p] * (g + s)
+                for m, p, g, s in zip(
+                    production["machine_id"],
+                    production["product_id"],
+                    production["good_qty"],
+                    production["scrap_qty"],
+                    strict=True,
+                )
+            ]
+        )
+        .groupby("machine_id")["ideal"]
+        .sum()
+    )
+    performance = ideal_s / running
+    assert (performance <= 1.0).all(), performance.to_dict()  # no part faster than ideal
+    fast = 0
+    for line in plant.lines:
+        constraint = max(min(m.ideal_cycle_time_s.values()) for m in line.machines)
+        for m in line.machines:
+            if max(m.ideal_cycle_time_s.values()) <= 0.75 * constraint:
+                assert performance[m.id] < PERFORMANCE[0], (m.id, performance[m.id])
+                fast += 1
+    assert fast >= 6
