@@ -27,10 +27,16 @@ def refresh_after_new_data(may_be_missing: dg.AssetSelection | None = None) -> A
 
 def check_with_its_asset() -> AC:
     """An asset check runs in the same run as its asset's automated refresh (blocking checks then
-    stop whatever is downstream in that run, and a publication waits for them to pass)."""
-    return (AC.any_deps_updated().since_last_handled() & ~AC.in_progress()).with_label(
-        "with its asset"
-    )
+    stop whatever is downstream in that run, and a publication waits for them to pass).
+
+    A check that reads other tables too (a dbt relationships test) waits until they all exist.
+    """
+    return (
+        AC.any_deps_updated().since_last_handled()
+        & ~AC.any_deps_missing()
+        & ~AC.any_deps_in_progress()
+        & ~AC.in_progress()
+    ).with_label("with its asset")
 
 
 def build_when_missing() -> AC:

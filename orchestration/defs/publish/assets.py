@@ -5,6 +5,7 @@ import dagster as dg
 from orchestration.lib import warehouse
 from orchestration.lib.conditions import check_with_its_asset, publish_after_new_capacity
 from orchestration.lib.lineage import publication_lineage
+from orchestration.lib.metadata_plots import publication_charts
 from orchestration.lib.publication import publish
 from orchestration.lib.resources import TwinHome
 from orchestration.lib.table_checks import check_table, provisional_stamp
@@ -75,5 +76,6 @@ def planning_tables(twin: TwinHome) -> dg.MaterializeResult:
             "catalog": dg.MetadataValue.path(str(publication.catalog)),
             "model_version": str(manifest.get("model_version", "")),
             **{f"rows_{name}": len(frame) for name, frame in tables.items()},
+            **{key: dg.MetadataValue.md(md) for key, md in publication_charts(tables).items()},
         }
     )
