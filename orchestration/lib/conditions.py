@@ -5,23 +5,33 @@ empty lake (an asset waits until everything it reads exists); the first landed b
 chain (KPIs, features, risk scores, scenarios, publication).
 """
 
+from collections.abc import Sequence
+
 import dagster as dg
 
 AC = dg.AutomationCondition
 
 
-def refresh_after_new_data(may_be_missing: dg.AssetSelection | None = None) -> AC:
+def refresh_after_new_data(
+    may_be_missing: dg.AssetSelection | None = None,
+    wait_for: Sequence[dg.AssetKey] = (),
+) -> AC:
     """Dagster's eager condition: once after any upstream asset got new data, when nothing upstream
-    is missing or still running (a burst of batch loads becomes one rebuild, not one each).
+    is missing or still running.
 
     ``may_be_missing``: upstream assets that need not exist, e.g. batch partitions (a rejected or
     failed batch must not stop the plant's KPIs) or a champion model not trained yet.
+    ``wait_for``: assets, upstream or not, whose runs are waited for too: while any batch load of
+    any source is queued or running, no KPI model starts, so files landed together are one rebuild
+    (one run, one dbt build) instead of one per source.
     """
     condition = AC.eager()
     if may_be_missing is not None:
         condition = condition.without(~AC.any_deps_missing()) & ~AC.any_deps_missing().ignore(
             may_be_missing
         )
+    for key in wait_for:
+        condition = condition & ~AC.asset_matches(key, AC.in_progress())
     return condition.with_label("refresh after new data")
 
 

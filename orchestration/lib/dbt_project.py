@@ -13,8 +13,9 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtP
 from orchestration.lib.conditions import check_with_its_asset, refresh_after_new_data
 from twin.paths import SOURCES
 
+RAW_KEYS = [dg.AssetKey(["raw", source]) for source in SOURCES]
 # a failed or quarantined batch never materializes its partition; the KPIs go on without it
-RAW_BATCHES = dg.AssetSelection.assets(*(dg.AssetKey(["raw", source]) for source in SOURCES))
+RAW_BATCHES = dg.AssetSelection.assets(*RAW_KEYS)
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 
 
@@ -50,7 +51,9 @@ class TwinDbtTranslator(DagsterDbtTranslator):
             key=dg.AssetKey([layer, props["name"]]),
             group_name=layer,
             kinds={"dbt", "duckdb"},
-            automation_condition=refresh_after_new_data(may_be_missing=RAW_BATCHES),
+            automation_condition=refresh_after_new_data(
+                may_be_missing=RAW_BATCHES, wait_for=RAW_KEYS
+            ),
         )
 
     def get_asset_check_spec(

@@ -37,6 +37,7 @@ SCREENSHOTS = REPO / "docs" / "screenshots"
 DAYS, START, SEED = 3, "2026-03-26", 3
 STARTUP_TIMEOUT_S = 300
 PUBLICATION_TIMEOUT_S = 900  # bounded; the target is 3 minutes on the 2-core machine
+ACTIVE = {"QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING"}
 
 
 @dataclass
@@ -44,7 +45,20 @@ class DeployedTwin:
     paths: TwinPaths
     url: str
     ui: subprocess.Popen
-    staged: Path  # generated landing files, not yet dropped
+    staging: Path  # a TWIN_HOME the virtual plant writes into; its landing files are dropped in
+    env: dict
+
+    @property
+    def staged(self) -> Path:
+        return self.staging / "landing"
+
+    def generate(self, *args: str) -> None:
+        subprocess.run(
+            [BIN / "twin", "generate", "--seed", str(SEED), *args],
+            env={**self.env, "TWIN_HOME": str(self.staging)},
+            check=True,
+            capture_output=True,
+        )
 
 
 def _free_port() -> int:
@@ -67,6 +81,24 @@ def _wait_for_http(url: str, timeout_s: float, ui: subprocess.Popen) -> None:
     raise AssertionError(f"{url} did not answer within {timeout_s} s")
 
 
+def _graphql(url: str, query: str) -> dict:
+    """The webserver's GraphQL API: what the UI itself reads."""
+    request = urllib.request.Request(
+        f"{url}/graphql",
+        data=json.dumps({"query": query}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())["data"]
+
+
+RUNS = """{ runsOrError { ... on Runs { results { runId status assetSelection { path } } } } }"""
+
+
+def _runs(url: str) -> list[dict]:
+    return _graphql(url, RUNS)["runsOrError"]["results"]
+
+
 def _group_members(pgid: int) -> list[int]:
     found = subprocess.run(["pgrep", "-g", str(pgid)], capture_output=True, text=True)
     return [int(pid) for pid in found.stdout.split()]
@@ -84,12 +116,6 @@ def deployed(tmp_path_factory) -> DeployedTwin:
         "DO_NOT_TRACK": "1",
     }
     env.pop("TWIN_PLANT", None)
-    subprocess.run(
-        [BIN / "twin", "generate", "--days", str(DAYS), "--start", START, "--seed", str(SEED)],
-        env={**env, "TWIN_HOME": str(staging)},
-        check=True,
-        capture_output=True,
-    )
     port, mlflow_port = _free_port(), _free_port()
     log = (root / "ui.log").open("w")
     ui = subprocess.Popen(
@@ -104,7 +130,9 @@ def deployed(tmp_path_factory) -> DeployedTwin:
     try:
         _wait_for_http(f"{url}/server_info", STARTUP_TIMEOUT_S, ui)
         _wait_for_http(f"http://127.0.0.1:{mlflow_port}/health", STARTUP_TIMEOUT_S, ui)
-        yield DeployedTwin(TwinPaths(home), url, ui, staging / "landing")
+        twin = DeployedTwin(TwinPaths(home), url, ui, staging, env)
+        twin.generate("--days", str(DAYS), "--start", START)
+        yield twin
     finally:
         ui.send_signal(signal.SIGINT)  # twin ui stops the webserver, daemon, code servers, MLflow
         try:
@@ -130,22 +158,55 @@ def _drop(staged: Path, landing: Path) -> set[str]:
     return batch_ids
 
 
+def _wait_for_version(deployed: DeployedTwin, count: int, landed: float) -> float:
+    while len(list_versions(deployed.paths)) < count:
+        assert time.monotonic() - landed < PUBLICATION_TIMEOUT_S, "no publication in time"
+        assert deployed.ui.poll() is None, "twin ui exited"
+        time.sleep(2)
+    return time.monotonic() - landed
+
+
+def _wait_until_idle(url: str, landed: float) -> None:
+    """Until the runs after the publication (the backtest, the report) have finished too."""
+    while any(r["status"] in ACTIVE for r in _runs(url)):
+        assert time.monotonic() - landed < PUBLICATION_TIMEOUT_S, "runs still going"
+        time.sleep(2)
+
+
 def test_landed_files_reach_a_new_publication_with_nobody_acting(deployed: DeployedTwin) -> None:
     assert list_versions(deployed.paths) == []
     batch_ids = _drop(deployed.staged, deployed.paths.landing)
     assert len(batch_ids) >= 4 * DAYS
     landed = time.monotonic()
-    while not list_versions(deployed.paths):
-        assert time.monotonic() - landed < PUBLICATION_TIMEOUT_S, "no publication in time"
-        assert deployed.ui.poll() is None, "twin ui exited"
-        time.sleep(2)
-    elapsed = time.monotonic() - landed
+    elapsed = _wait_for_version(deployed, 1, landed)
     print(f"\nfile to publication: {elapsed:.0f} s ({len(batch_ids)} landed files, {DAYS} days)")
-
+    _wait_until_idle(deployed.url, landed)
+    runs = _runs(deployed.url)
+    assert {r["status"] for r in runs} == {"SUCCESS"}, "every run succeeded"
+    rebuilds = [r for r in runs if any(k["path"][0] == "marts" for k in r["assetSelection"] or [])]
+    assert len(rebuilds) <= 2, "files landed together are one KPI rebuild, not one per source"
     manifest = read_manifest(deployed.paths)
     assert set(manifest["data"]["batches"]["ids"]) == batch_ids, "every batch is in the lineage"
     assert manifest["scenarios"], "capacity for the scenario set"
     assert not failure_log(deployed.paths).exists(), failure_log(deployed.paths).read_text()
+
+
+def test_the_next_days_files_publish_a_new_version(deployed: DeployedTwin) -> None:
+    """The daily case: one more day lands on a running twin."""
+    before = list_versions(deployed.paths)
+    if not before:
+        pytest.skip("needs the publication of the test above")
+    deployed.generate("--days", "1")  # continues the same plant history
+    batch_ids = _drop(deployed.staged, deployed.paths.landing)
+    landed = time.monotonic()
+    elapsed = _wait_for_version(deployed, len(before) + 1, landed)
+    print(f"\nnext day, file to publication: {elapsed:.0f} s ({len(batch_ids)} landed files)")
+    _wait_until_idle(deployed.url, landed)
+
+    assert {r["status"] for r in _runs(deployed.url)} == {"SUCCESS"}
+    manifest = read_manifest(deployed.paths)
+    assert manifest["publication_id"] not in before, "catalog.duckdb serves the new version"
+    assert batch_ids <= set(manifest["data"]["batches"]["ids"])
 
 
 @pytest.fixture(scope="module")
@@ -160,11 +221,12 @@ def browser():
         chromium.close()
 
 
-def _screenshot(page, name: str, folder: Path) -> Path:
+def _screenshot(page, name: str, folder: Path, *, readme: bool = True) -> Path:
+    page.wait_for_timeout(3_000)  # let the panels that load after the checked elements settle
     shot = folder / name
     page.screenshot(path=str(shot))
     assert shot.stat().st_size > 10_000, "an empty page"
-    if os.environ.get("TWIN_UPDATE_SCREENSHOTS") == "1":
+    if readme and os.environ.get("TWIN_UPDATE_SCREENSHOTS") == "1":
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         shutil.copy(shot, SCREENSHOTS / name)
     return shot
@@ -197,6 +259,13 @@ def test_the_dagster_ui_shows_the_publication_and_its_lineage(
         page.get_by_text(text).first.wait_for(timeout=60_000)
     _screenshot(page, "dagster_planning_tables.png", tmp_path)
 
+    # a chart in the metadata renders as an image in the UI (the inline PNG is not stripped)
+    page.get_by_text("[Show Markdown]").first.click()
+    chart = page.locator("img[src^='data:image/png;base64,']").first
+    chart.wait_for(timeout=30_000)
+    assert chart.evaluate("image => image.naturalWidth") > 300
+    _screenshot(page, "dagster_capacity_chart.png", tmp_path)
+
     page.goto(f"{deployed.url}/automation", timeout=120_000)
     for sensor in ("twin_automation_sensor", "landing_files_sensor", "nightly_scenario_schedule"):
         page.get_by_text(sensor).first.wait_for(timeout=60_000)
@@ -215,5 +284,5 @@ def test_the_capacity_report_of_the_publication_opens_from_its_file(
     for element in ("report-header", "scenario-comparison", "bottlenecks", "machines-at-risk"):
         assert page.locator(f"#{element}").count() == 1, element
     assert json.dumps(read_manifest(deployed.paths)["publication_id"]).strip('"') in page.content()
-    _screenshot(page, "capacity_report_deployed.png", tmp_path)
+    _screenshot(page, "capacity_report_deployed.png", tmp_path, readme=False)
     context.close()

@@ -10,7 +10,7 @@ from orchestration.lib.resources import TwinHome
 
 @dg.sensor(
     name="landing_files_sensor",
-    minimum_interval_seconds=30,
+    minimum_interval_seconds=10,  # a directory listing when nothing landed: cheap
     default_status=dg.DefaultSensorStatus.RUNNING,
     jobs=jobs.ingest_jobs,
 )
