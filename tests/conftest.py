@@ -13,3 +13,9 @@ def twin_env(tmp_path, monkeypatch):
     monkeypatch.setenv("GX_ANALYTICS_ENABLED", "false")
     monkeypatch.setenv("DO_NOT_TRACK", "1")
     return home
+
+
+def pytest_collection_modifyitems(items):
+    """The deployed-twin test first: it takes minutes, mostly waiting on its daemon, so with two
+    xdist workers (`make test`) it then runs alongside the rest of the suite instead of after it."""
+    items.sort(key=lambda item: "test_deployed_twin" not in item.nodeid)  # stable: order kept
