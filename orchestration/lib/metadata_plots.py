@@ -25,6 +25,12 @@ def markdown_image(figure: Figure, alt: str) -> str:
     return f"![{alt}](data:image/png;base64,{encoded})"
 
 
+def _row_figure(rows: int) -> tuple[Figure, object]:
+    """One axes sized to a chart with a labelled row per machine."""
+    figure = Figure(figsize=(WIDTH_IN, max(1.8, 0.22 * rows + 0.8)))
+    return figure, figure.subplots()
+
+
 def _figure(rows: int = 1) -> tuple[Figure, list]:
     figure = Figure(figsize=(WIDTH_IN, 2.4 * rows))
     axes = figure.subplots(rows, 1, squeeze=False)[:, 0]
@@ -71,8 +77,7 @@ def bottleneck_shares(constraints: pd.DataFrame) -> Figure | None:
         .mean()
         .sort_values()
     )
-    figure = Figure(figsize=(WIDTH_IN, max(1.8, 0.22 * len(share) + 0.8)))
-    ax = figure.subplots()
+    figure, ax = _row_figure(len(share))
     labels = [f"{line} {machine}" for line, machine in share.index]
     ax.barh(labels, share.to_numpy())
     ax.set_xlim(0, 1)
@@ -106,8 +111,7 @@ def completeness_heatmap(kpis: pd.DataFrame) -> Figure | None:
     grid = machines.pivot_table(
         index="machine_id", columns="date", values="data_completeness", aggfunc="mean"
     ).sort_index()
-    figure = Figure(figsize=(WIDTH_IN, max(1.8, 0.2 * len(grid) + 1.0)))
-    ax = figure.subplots()
+    figure, ax = _row_figure(len(grid))
     image = ax.imshow(grid.to_numpy(), aspect="auto", cmap="RdYlGn", vmin=0.8, vmax=1.0)
     ax.set_yticks(range(len(grid)), grid.index, fontsize=6)
     days = [pd.Timestamp(d).strftime("%m-%d") for d in grid.columns]
