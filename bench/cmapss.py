@@ -2,7 +2,7 @@
 
     python bench/cmapss.py [--home /tmp/twin-cmapss] [--cap-h 125] [--spacing-h 10]
 
-1. a fresh TWIN_HOME; ``twin.cmapss`` writes the plant model, historian days and CMMS work orders;
+1. a fresh TWIN_HOME; ``bench.cmapss_plant`` writes the plant model, historian days and CMMS work orders;
 2. ``twin run`` with TWIN_PLANT at that plant (ingest → GX → dbt features → training, registry,
    gate → scoring → scenarios → publication), in a child process exactly as a user would run it;
    the only differences from the demo are configuration: ``TWIN_EXTRA_FEATURE_SIGNALS`` (the plant's
@@ -32,7 +32,7 @@ from sklearn.metrics import roc_auc_score
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from twin import cmapss  # noqa: E402
+from bench import cmapss_plant  # noqa: E402
 
 LITERATURE_CAP = 125  # piecewise-linear RUL target used by the published FD001 results
 HORIZON_H = 72
@@ -96,7 +96,7 @@ def run_pipeline(home: Path, env: dict[str, str], log: Path) -> tuple[int, float
     start = time.perf_counter()
     with log.open("w") as out:
         code = subprocess.run(
-            [sys.executable, "-m", "orchestration.cli", "run"],
+            [sys.executable, "-m", "orchestration.cli.commands", "run"],
             cwd=REPO,
             env=env,
             stdout=out,
@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--home", type=Path, default=Path("/tmp/twin-cmapss"))
     parser.add_argument("--cap-h", type=float, default=float(LITERATURE_CAP))
-    parser.add_argument("--spacing-h", type=int, default=cmapss.Layout.spacing_h)
+    parser.add_argument("--spacing-h", type=int, default=cmapss_plant.Layout.spacing_h)
     parser.add_argument(
         "--ml-config", type=Path, help="extra failure-model overrides (YAML), merged over --cap-h"
     )
@@ -139,8 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     out = home / "cmapss"
     if not args.keep:
         shutil.rmtree(home, ignore_errors=True)
-        conversion = cmapss.convert(
-            out, layout=cmapss.Layout(spacing_h=args.spacing_h), landing=home / "landing"
+        conversion = cmapss_plant.convert(
+            out, layout=cmapss_plant.Layout(spacing_h=args.spacing_h), landing=home / "landing"
         )
         print(
             f"converted: {conversion.machines} machines, {conversion.historian_files} historian "
@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         "TWIN_HOME": str(home),
         "TWIN_PLANT": str(out / "plant.yaml"),
         "DAGSTER_HOME": str(home / "dagster"),
-        "TWIN_EXTRA_FEATURE_SIGNALS": ",".join(cmapss.FEATURE_SIGNALS),
+        "TWIN_EXTRA_FEATURE_SIGNALS": ",".join(cmapss_plant.FEATURE_SIGNALS),
         "TWIN_ML_CONFIG": str(out / "ml_config.yaml"),
         "TWIN_SCENARIOS": str(out / "scenarios"),
     }

@@ -11,7 +11,7 @@
 
 The comparison is the asset's table as published: per line and week, the line row (the simulated
 good output of the coupled line) against the line's KPI output (its last machine's good output).
-The virtual plant's lines are coupled serial lines with buffers (``twin.vp_flow``: starved and
+The virtual plant's lines are coupled serial lines with buffers (``twin.virtual_plant.flow``: starved and
 blocked machines, output set by the bottleneck), as the twin simulates them, so this is like for
 like. (Before the generator was coupled its last machines out-produced their lines' bottlenecks,
 and the standalone capacity of the last machine was the fair comparison; it no longer is: that
@@ -38,10 +38,10 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from orchestration.lib import warehouse  # noqa: E402
-from orchestration.lib.forecast_accuracy import summary  # noqa: E402
-from orchestration.lib.publication import list_versions  # noqa: E402
+from twin import warehouse  # noqa: E402
 from twin.paths import DEMO_PLANT, TwinPaths  # noqa: E402
+from twin.publish.accuracy import summary  # noqa: E402
+from twin.publish.versions import list_versions  # noqa: E402
 
 WEEKS, HELD_WEEKS = 8, 2
 

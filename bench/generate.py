@@ -16,8 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from twin.synthetic_plant import synthetic_plant
-from twin.virtual_plant import generate
+from twin.plant.synthetic import synthetic_plant
+from twin.virtual_plant.generator import generate
 
 
 def main(argv: list[str] | None = None) -> int:

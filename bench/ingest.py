@@ -122,9 +122,9 @@ def run_twin(work: Path, case: str) -> dict:
     """Claim + load one file with twinbridge; returns timings and the audit."""
     import shutil
 
-    from orchestration.lib import bronze, landing
+    from twin.ingest import batch_load, landing
     from twin.paths import TwinPaths
-    from twin.plant import parse_plant
+    from twin.plant.model import parse_plant
 
     name, hours = CASES[case]
     imported = time.perf_counter()
@@ -135,12 +135,12 @@ def run_twin(work: Path, case: str) -> dict:
     shutil.rmtree(home, ignore_errors=True)
     paths = TwinPaths(home).ensure()
     plant = parse_plant(plant_dict())
-    bronze.ensure_lake(paths)
+    batch_load.ensure_lake(paths)
     (paths.landing_dir("historian") / name).hardlink_to(work / name)
     began = time.perf_counter()
     (batch,) = landing.claim_landed_files(paths)
     claimed = time.perf_counter()
-    outcome = bronze.load_batch(paths, plant, batch, now=START + timedelta(hours=hours + 1))
+    outcome = batch_load.load_batch(paths, plant, batch, now=START + timedelta(hours=hours + 1))
     done = time.perf_counter()
     audit = outcome.audit
     return {

@@ -1,6 +1,6 @@
 """Benchmark of the scenario engine (not a test): ``python bench/scenarios.py [--quick]``.
 
-1. Replications per second of ``twin.engine`` against the SimPy reference on the same line,
+1. Replications per second of ``twin.simulation.engine`` against the SimPy reference on the same line,
    measured in the same run (the machine is shared, so only the ratio is meaningful).
 2. The nightly batch: a plant of 12 lines / 70 machines, 6 scenarios x 500 replications x 13 weeks
    (weekly buckets, two shifts Mon-Fri), one vectorised batch per scenario. Prints total seconds
@@ -17,8 +17,8 @@ import time
 
 import numpy as np
 
-from twin import engine, reference
-from twin.line_model import HazardThen, LineParams, LogNormal, MachineParams, Weibull
+from twin.simulation import engine, reference
+from twin.simulation.line_model import HazardThen, LineParams, LogNormal, MachineParams, Weibull
 
 WEEKS = 13
 

@@ -114,12 +114,13 @@ def load_config(path: str | None = None) -> FailureModelConfig:
     The file holds only what differs, nested like the model (e.g. ``params: {max_iter: 300}``); it is
     validated strictly, so a misspelt knob is an error rather than a silently ignored setting.
     """
-    import os
     from pathlib import Path
 
     import yaml
 
-    path = path or os.environ.get(CONFIG_ENV)
+    from twin import settings
+
+    path = path or settings.ml_config_file()
     if not path:
         return FailureModelConfig()
     overrides = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}

@@ -2,6 +2,9 @@
 
 import pytest
 
+from tests.support.batches import demo_plant
+from twin.paths import TwinPaths
+
 
 @pytest.fixture(autouse=True)
 def twin_env(tmp_path, monkeypatch):
@@ -13,6 +16,18 @@ def twin_env(tmp_path, monkeypatch):
     monkeypatch.setenv("GX_ANALYTICS_ENABLED", "false")
     monkeypatch.setenv("DO_NOT_TRACK", "1")
     return home
+
+
+@pytest.fixture
+def paths(tmp_path) -> TwinPaths:
+    """A fresh TWIN_HOME with its folders."""
+    return TwinPaths(tmp_path / "home").ensure()
+
+
+@pytest.fixture(scope="session")
+def plant():
+    """The demo plant model."""
+    return demo_plant()
 
 
 def pytest_collection_modifyitems(items):

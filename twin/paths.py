@@ -14,12 +14,14 @@ Layout (DESIGN §3.1, documented for operators in data_contracts/README.md):
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from twin import settings
+from twin.settings import DEMO_PLANT
+
 SOURCES: tuple[str, ...] = ("historian", "mes_states", "mes_production", "cmms")
-DEMO_PLANT = Path(__file__).resolve().parent / "plants" / "demo.yaml"
+__all__ = ["DEMO_PLANT", "SOURCES", "TwinPaths", "plant_path"]
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,7 @@ class TwinPaths:
 
     @classmethod
     def from_env(cls) -> TwinPaths:
-        return cls(Path(os.environ.get("TWIN_HOME", "data")).resolve())
+        return cls(settings.twin_home())
 
     @property
     def landing(self) -> Path:
@@ -70,7 +72,7 @@ class TwinPaths:
 
     @property
     def dagster_home(self) -> Path:
-        return Path(os.environ.get("DAGSTER_HOME") or self.home / "dagster").resolve()
+        return settings.dagster_home(self.home)
 
     def landing_dir(self, source: str) -> Path:
         return self.landing / source
@@ -92,4 +94,4 @@ class TwinPaths:
 
 def plant_path() -> Path:
     """The plant model in force: TWIN_PLANT, else the demo plant shipped with twinbridge."""
-    return Path(os.environ.get("TWIN_PLANT") or DEMO_PLANT).resolve()
+    return settings.plant_file()

@@ -7,7 +7,7 @@ import dagster as dg
 
 from orchestration.lib.alerts import report_run_failure
 from orchestration.lib.resources import TwinHome
-from orchestration.lib.schedule_tz import plant_timezone
+from twin.plant.timezone import plant_timezone
 
 PLANNING_TABLES = dg.AssetKey(["published", "planning_tables"])
 # The nightly scenario batch starts at 02:00 plant time; by 06:00 (before the planners' day) the

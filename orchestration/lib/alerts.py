@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass
 
+from twin import settings
 from twin.paths import TwinPaths
 
 WEBHOOK_ENV = "TWIN_ALERT_WEBHOOK"
@@ -48,7 +48,7 @@ def report_run_failure(
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("a", encoding="utf-8") as out:
         out.write(json.dumps(asdict(failure)) + "\n")
-    url = webhook_url if webhook_url is not None else os.environ.get(WEBHOOK_ENV, "")
+    url = webhook_url if webhook_url is not None else settings.alert_webhook()
     if not url:
         return None
     body = json.dumps({"text": failure.text, **asdict(failure)}).encode()
@@ -59,5 +59,6 @@ def report_run_failure(
         with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
             response.read()
     except (urllib.error.URLError, OSError, ValueError) as problem:
-        return f"webhook {url} not reached: {problem}"
+        # The URL is a secret (Slack/Teams embed the token in it): name the variable, not the URL.
+        return f"the {WEBHOOK_ENV} webhook was not reached: {type(problem).__name__}"
     return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.lib.gx_checks import SuiteOutcome
+from data_contracts.validation import SuiteOutcome
 
 
 def contract_check_result(

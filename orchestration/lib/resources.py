@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import dagster as dg
 
 from twin.paths import TwinPaths
-from twin.plant import Plant, load_plant
+from twin.plant.model import Plant, load_plant
 
 if TYPE_CHECKING:
     from ml.registry import FailureModelRegistry
@@ -26,6 +27,11 @@ class TwinHome(dg.ConfigurableResource):
 
     def plant(self) -> Plant:
         return load_plant(self.plant_file)
+
+    def dbt_vars(self) -> list[str]:
+        """dbt arguments pointing the profile and the lake sources at this root (an absolute path,
+        so dbt's working directory does not matter and nothing has to write the environment)."""
+        return ["--vars", json.dumps({"twin_home": str(self.paths.home)})]
 
 
 class ModelRegistry(dg.ConfigurableResource):

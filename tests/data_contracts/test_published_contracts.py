@@ -22,7 +22,7 @@ from data_contracts import (
     load_suite,
     lock_violations,
 )
-from orchestration.lib.gx_checks import run_suite
+from data_contracts.validation import run_suite
 
 DBT_MODELS = Path(__file__).resolve().parents[2] / "dbt_project" / "models" / "publish"
 TYPES = {"varchar", "double", "integer", "bigint", "date", "timestamp", "boolean"}

@@ -5,8 +5,8 @@ import pytest
 
 import data_contracts
 from data_contracts import ContractError, load_contract, load_suite
-from orchestration.lib.gx_checks import run_suite
-from orchestration.lib.sources import SPECS, lake_schema
+from data_contracts.validation import run_suite
+from twin.ingest.sources import SPECS, lake_schema
 
 SOURCES = ["historian", "mes_states", "mes_production", "cmms"]
 

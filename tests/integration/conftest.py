@@ -11,8 +11,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from twin.plant import Plant, parse_plant
-from twin.plant_tables import plant_tables
+from twin.plant.model import Plant, parse_plant
+from twin.plant.tables import plant_tables
 
 TS = pa.timestamp("us")
 BATCH_COLUMNS = [("batch_id", pa.string()), ("loaded_at", TS)]

@@ -15,9 +15,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from data_contracts import PUBLISHED_TABLES, load_published_contract
-from orchestration.lib.publication import ensure_publish_inputs, publish
-from orchestration.lib.publish_inputs import input_schema
 from twin.paths import TwinPaths
+from twin.publish.inputs import input_schema
+from twin.publish.versions import ensure_publish_inputs, publish
 
 pytestmark = pytest.mark.integration
 

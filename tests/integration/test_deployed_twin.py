@@ -25,8 +25,8 @@ from pathlib import Path
 import pytest
 
 from orchestration.lib.alerts import failure_log
-from orchestration.lib.publication import list_versions, read_manifest
 from twin.paths import TwinPaths
+from twin.publish.versions import list_versions, read_manifest
 
 pytestmark = pytest.mark.integration
 

@@ -9,8 +9,8 @@ import duckdb
 import pytest
 
 from data_contracts import load_published_contract
-from orchestration.cli import main
-from orchestration.runner import refresh_kpis
+from orchestration.cli.commands import main
+from orchestration.cli.runner import refresh_kpis
 from twin.paths import TwinPaths
 
 pytestmark = pytest.mark.integration

@@ -19,8 +19,8 @@ import pandas as pd
 import pytest
 
 from data_contracts import load_published_contract
-from orchestration.lib.publication import publish
 from twin.paths import TwinPaths
+from twin.publish.versions import publish
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ import pytest
 
 from orchestration.definitions import defs
 from twin.paths import SOURCES
-from twin.scenarios import load_scenarios
+from twin.simulation.scenarios import load_scenarios
 
 # each tick evaluates ~40 assets and ~200 checks of the whole code location: seconds, not ms
 pytestmark = pytest.mark.integration

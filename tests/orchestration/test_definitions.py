@@ -67,7 +67,7 @@ def test_schedules_run_in_plant_time(definitions) -> None:
 
 
 def test_the_nightly_schedule_fans_out_one_run_per_scenario(definitions) -> None:
-    from twin.scenarios import load_scenarios
+    from twin.simulation.scenarios import load_scenarios
 
     schedule = definitions.resolve_schedule_def("nightly_scenario_schedule")
     with dg.instance_for_test() as instance:

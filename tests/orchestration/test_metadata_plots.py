@@ -14,7 +14,7 @@ from orchestration.lib.metadata_plots import (
     oee_trend,
     publication_charts,
 )
-from tests.publication_factories import make_tables
+from tests.support.publication import make_tables
 
 
 def _png(markdown: str) -> np.ndarray:

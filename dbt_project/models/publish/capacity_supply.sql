@@ -3,7 +3,7 @@
     instead and let the publication's contract check decide. The source is referenced either way
     for lineage. -#}
 {%- set input_source = source('simulation_output', 'capacity_runs') -%}
-{%- set input_glob = var('lake_root', env_var('TWIN_HOME', 'data') ~ '/lake') ~ '/simulation/*.parquet' -%}
+{%- set input_glob = var('lake_root', var('twin_home', env_var('TWIN_HOME', 'data')) ~ '/lake') ~ '/simulation/*.parquet' -%}
 {%- set input_has_files = execute
     and run_query("select count(*) from glob('" ~ input_glob ~ "')").columns[0].values()[0] > 0 -%}
 -- Canonical capacity for planning systems (DESIGN §3.4). One lake file per scenario; should a file

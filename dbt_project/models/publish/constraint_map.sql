@@ -3,7 +3,7 @@
     instead and let the publication's contract check decide. The source is referenced either way
     for lineage. -#}
 {%- set input_source = source('simulation_output', 'constraint_map') -%}
-{%- set input_glob = var('lake_root', env_var('TWIN_HOME', 'data') ~ '/lake') ~ '/simulation/constraint_map/*.parquet' -%}
+{%- set input_glob = var('lake_root', var('twin_home', env_var('TWIN_HOME', 'data')) ~ '/lake') ~ '/simulation/constraint_map/*.parquet' -%}
 {%- set input_has_files = execute
     and run_query("select count(*) from glob('" ~ input_glob ~ "')").columns[0].values()[0] > 0 -%}
 -- Bottleneck ranking per line, scenario and bucket (DESIGN §3.4), as the scenario engine wrote it.

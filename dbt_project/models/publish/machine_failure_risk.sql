@@ -3,7 +3,7 @@
     instead and let the publication's contract check decide. The source is referenced either way
     for lineage. -#}
 {%- set input_source = source('ml_output', 'machine_failure_risk') -%}
-{%- set input_glob = var('lake_root', env_var('TWIN_HOME', 'data') ~ '/lake') ~ '/ml/machine_failure_risk*.parquet' -%}
+{%- set input_glob = var('lake_root', var('twin_home', env_var('TWIN_HOME', 'data')) ~ '/lake') ~ '/ml/machine_failure_risk*.parquet' -%}
 {%- set input_has_files = execute
     and run_query("select count(*) from glob('" ~ input_glob ~ "')").columns[0].values()[0] > 0 -%}
 -- Failure risk per machine at the latest data time (DESIGN §3.4). The scoring step writes one file;

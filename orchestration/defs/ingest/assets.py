@@ -3,9 +3,9 @@
 import dagster as dg
 
 from orchestration.defs.ingest.partitions import BATCH_PARTITIONS
-from orchestration.lib import bronze, landing
 from orchestration.lib.checks import completeness_check_result, contract_check_result
 from orchestration.lib.resources import TwinHome
+from twin.ingest import batch_load, landing
 from twin.paths import SOURCES
 
 DESCRIPTIONS = {
@@ -52,7 +52,7 @@ def _build(source: str) -> dg.AssetsDefinition:
     )
     def _asset(context: dg.AssetExecutionContext, twin: TwinHome) -> dg.MaterializeResult:
         batch = landing.find_batch(twin.paths, context.partition_key)
-        outcome = bronze.load_batch(
+        outcome = batch_load.load_batch(
             twin.paths, twin.plant(), batch, completeness_threshold=COMPLETENESS_THRESHOLD
         )
         audit = outcome.audit

@@ -4,8 +4,8 @@ import dagster as dg
 
 from orchestration.defs import jobs
 from orchestration.defs.ingest.partitions import BATCH_PARTITIONS
-from orchestration.lib import landing
 from orchestration.lib.resources import TwinHome
+from twin.ingest import landing
 
 
 @dg.sensor(

@@ -3,11 +3,11 @@
 import dagster as dg
 
 from ml.config import FailureModelConfig, load_config
-from orchestration.lib import warehouse
 from orchestration.lib.conditions import refresh_after_new_data
 from orchestration.lib.ml_metadata import gate_check_result, risk_preview, training_metadata
-from orchestration.lib.publish_inputs import write_input
 from orchestration.lib.resources import ModelRegistry, TwinHome
+from twin import warehouse
+from twin.publish.inputs import write_input
 
 FEATURES = dg.AssetKey(["marts", "fct_machine_hourly_features"])
 FEATURES_TABLE = "marts.fct_machine_hourly_features"

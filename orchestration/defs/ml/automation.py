@@ -4,8 +4,8 @@ import dagster as dg
 
 from ml.config import load_config
 from ml.drift import recent_calibration
-from orchestration.lib import warehouse
 from orchestration.lib.resources import ModelRegistry, TwinHome
+from twin import warehouse
 
 ML_ASSETS = dg.AssetSelection.assets(
     dg.AssetKey(["ml", "failure_model"]),

@@ -3,7 +3,7 @@
 import dagster as dg
 
 from orchestration.defs.ml.automation import failure_model_retrain_job
-from orchestration.lib.schedule_tz import plant_timezone
+from twin.plant.timezone import plant_timezone
 
 
 @dg.definitions

@@ -3,9 +3,9 @@
 import dagster as dg
 
 from orchestration.lib.conditions import build_when_missing
-from orchestration.lib.lake import write_plant_tables
 from orchestration.lib.resources import TwinHome
-from twin.plant_tables import plant_tables
+from twin.files import write_plant_tables
+from twin.plant.tables import plant_tables
 
 
 @dg.asset(

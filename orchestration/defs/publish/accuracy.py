@@ -2,12 +2,12 @@
 
 import dagster as dg
 
-from orchestration.lib import warehouse
 from orchestration.lib.conditions import refresh_after_new_data
-from orchestration.lib.forecast_accuracy import forecast_accuracy, summary, to_contract_table
-from orchestration.lib.lake import write_parquet_atomically
-from orchestration.lib.publication import refresh_report
 from orchestration.lib.resources import TwinHome
+from twin import warehouse
+from twin.files import write_parquet_atomically
+from twin.publish.accuracy import forecast_accuracy, summary, to_contract_table
+from twin.publish.versions import refresh_report
 
 ACTUALS = "marts.fct_line_kpis_daily"
 

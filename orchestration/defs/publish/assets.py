@@ -2,13 +2,13 @@
 
 import dagster as dg
 
-from orchestration.lib import warehouse
 from orchestration.lib.conditions import check_with_its_asset, publish_after_new_capacity
-from orchestration.lib.lineage import publication_lineage
 from orchestration.lib.metadata_plots import publication_charts
-from orchestration.lib.publication import publish
 from orchestration.lib.resources import TwinHome
-from orchestration.lib.table_checks import check_table, provisional_stamp
+from twin import warehouse
+from twin.publish.lineage import publication_lineage
+from twin.publish.table_checks import check_table, provisional_stamp
+from twin.publish.versions import publish
 
 PUBLISHED_TABLES = ("capacity_supply", "machine_failure_risk", "kpi_daily", "constraint_map")
 

@@ -1,27 +1,26 @@
 """The nightly scenario batch: every scenario is a partition, simulated in parallel."""
 
-import os
 from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 
 from orchestration.lib.conditions import refresh_after_new_data
-from orchestration.lib.history import planning_start, read_history
-from orchestration.lib.publish_inputs import write_input
 from orchestration.lib.resources import TwinHome
-from orchestration.lib.schedule_tz import plant_timezone
+from twin import settings
 from twin.paths import plant_path
-from twin.plant import load_plant
-from twin.scenario_run import run_scenario
-from twin.scenarios import load_scenarios
+from twin.plant.model import load_plant
+from twin.plant.timezone import plant_timezone
+from twin.publish.inputs import write_input
+from twin.simulation.history import planning_start, read_history
+from twin.simulation.scenario_run import run_scenario
+from twin.simulation.scenarios import load_scenarios
 
 CAPACITY_RUNS = dg.AssetKey(["simulation", "capacity_runs"])
 
 
 def scenario_folder() -> Path | None:
-    folder = os.environ.get("TWIN_SCENARIOS")
-    return Path(folder) if folder else None
+    return settings.scenarios_dir()
 
 
 def build_simulation(scenario_ids: list[str]) -> dg.AssetsDefinition:

@@ -4,6 +4,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from orchestration.lib.dbt_project import TwinDbtTranslator, get_dbt_project
+from orchestration.lib.resources import TwinHome
 
 
 # pool="warehouse": dbt is the only writer of the warehouse file and DuckDB allows one writer per
@@ -14,6 +15,6 @@ from orchestration.lib.dbt_project import TwinDbtTranslator, get_dbt_project
     dagster_dbt_translator=TwinDbtTranslator(),
     pool="warehouse",
 )
-def twin_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+def twin_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, twin: TwinHome):
     """Build (run and test) the selected dbt models: staging views, intermediate steps and KPI marts."""
-    yield from dbt.cli(["build"], context=context).stream()
+    yield from dbt.cli(["build", *twin.dbt_vars()], context=context).stream()

@@ -1,0 +1,1 @@
+"""Benchmarks and their adapters (run as scripts: python bench/<name>.py)."""

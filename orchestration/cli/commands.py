@@ -1,0 +1,254 @@
+"""The `twin` command line (DESIGN §3.1): generate, run, demo, batches, ui.
+
+Errors a user can cause (a bad plant model, a missing folder, a port in use) end in one clear
+sentence and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+from orchestration.cli.errors import UserError
+from twin.paths import TwinPaths, plant_path
+from twin.plant.model import PlantModelError, load_plant
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DBT_DIR = REPO_ROOT / "dbt_project"
+DEMO_MARKER = ".twin-demo"
+
+
+def _prepare_environment(paths: TwinPaths) -> None:
+    """Point every component at the same TWIN_HOME (absolute), and set up the Dagster instance."""
+    os.environ["TWIN_HOME"] = str(paths.home)
+    os.environ.setdefault("DAGSTER_HOME", str(paths.home / "dagster"))
+    dagster_home = Path(os.environ["DAGSTER_HOME"])
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    if not (dagster_home / "dagster.yaml").exists():
+        shutil.copy(REPO_ROOT / "dagster.yaml", dagster_home / "dagster.yaml")
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    _ensure_dbt_manifest()
+
+
+def _ensure_dbt_manifest() -> None:
+    """Dagster loads dbt models from the manifest; parse the project once if it is missing."""
+    if (DBT_DIR / "target" / "manifest.json").exists():
+        return
+    dbt = Path(sys.executable).with_name("dbt")
+    command = [
+        str(dbt),
+        "--no-use-colors",
+        "parse",
+        "--quiet",
+        "--project-dir",
+        str(DBT_DIR),
+        "--profiles-dir",
+        str(DBT_DIR),
+    ]
+    if subprocess.run(command, check=False).returncode != 0:
+        raise UserError("dbt could not parse dbt_project/; run `make manifest` to see why")
+
+
+def _plant():
+    try:
+        return load_plant(plant_path())
+    except PlantModelError as error:
+        raise UserError(
+            f"{error}. Fix the plant model or point TWIN_PLANT at a valid one."
+        ) from None
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from twin.virtual_plant.generator import generate
+
+    paths = TwinPaths.from_env().ensure()
+    start = dt.date.fromisoformat(args.start) if args.start else None
+    report = generate(
+        _plant(),
+        paths.landing,
+        days=args.days,
+        start=start,
+        seed=args.seed,
+        progress=lambda message: print(message, flush=True),
+    )
+    print(report.summary() if hasattr(report, "summary") else report)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    paths = TwinPaths.from_env()
+    if not paths.home.exists():
+        raise UserError(
+            f"TWIN_HOME {paths.home} does not exist: run `twin generate` or `twin demo` first"
+        )
+    _plant()
+    _prepare_environment(paths)
+    from orchestration.cli.runner import run_twin
+
+    report = run_twin(paths, progress=lambda message: print(message, flush=True))
+    blocked = [r for r in report.batches if not r.success]
+    warned = [r for r in report.batches if r.success and r.warnings]
+    print(
+        f"{len(report.batches)} batch(es) processed: {len(blocked)} blocked by a failed check, "
+        f"{len(warned)} with warnings (details: `twin batches`, the Dagster UI)"
+    )
+    if not report.success:
+        for error in report.errors:
+            print(f"error: {error}", file=sys.stderr)
+        return 1
+    print("done: " + ", ".join(f"{stage.name} ({stage.run_id[:8]})" for stage in report.stages))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from orchestration.cli.summary import print_summary
+
+    paths = TwinPaths.from_env()
+    if paths.home.exists() and any(paths.home.iterdir()):
+        # Only a previous demo's home is wiped without asking; anything else may be a plant's data.
+        if not (args.force or (paths.home / DEMO_MARKER).exists()):
+            raise UserError(
+                f"TWIN_HOME {paths.home} is not empty and not a demo home: set TWIN_HOME "
+                "to a new folder, or pass --force to wipe it"
+            )
+        shutil.rmtree(paths.home)
+    paths.ensure()
+    (paths.home / DEMO_MARKER).write_text(
+        "created by `twin demo`; the next demo may wipe this folder\n"
+    )
+    start = dt.date.today() - dt.timedelta(days=args.days)
+    print(f"generating {args.days} days of demo plant data into {paths.landing}", flush=True)
+    generate_args = argparse.Namespace(days=args.days, start=start.isoformat(), seed=args.seed)
+    cmd_generate(generate_args)
+    code = cmd_run(args)
+    if code == 0:
+        print_summary(paths)
+    return code
+
+
+def cmd_batches(args: argparse.Namespace) -> int:
+    from twin.ingest.audit import PUBLIC_KEYS
+    from twin.ingest.batch_load import read_audit
+
+    paths = TwinPaths.from_env()
+    records = [{key: record.get(key) for key in PUBLIC_KEYS} for record in read_audit(paths)]
+    if args.json:
+        print(json.dumps(records, indent=2, default=str))
+        return 0
+    if not records:
+        print(f"no batches under {paths.home} yet")
+        return 0
+    print(
+        f"{'batch':12}  {'source':14}  {'status':18}  {'in':>9}  {'loaded':>9}  {'rejected':>8}  file / reason"
+    )
+    for r in records:
+        print(
+            f"{r['batch_id'][:12]}  {r['source']:14}  {r['status']:18}  {r['rows_in']:>9}  "
+            f"{r['rows_loaded']:>9}  {r['rows_rejected']:>8}  {r['file']}"
+            + (f"  ({r['reason']})" if r["reason"] else "")
+        )
+    return 0
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from twin.publish.versions import list_versions, read_manifest, rollback
+
+    paths = TwinPaths.from_env()
+    versions = list_versions(paths)
+    if args.rollback:
+        if args.rollback not in versions:
+            raise UserError(
+                f"no publication {args.rollback!r} under {paths.published}; "
+                "`twin publish --list` shows the versions"
+            )
+        publication = rollback(paths, args.rollback)
+        print(
+            f"catalog.duckdb now serves {publication.publication_id} "
+            f"(published {publication.published_at})"
+        )
+        return 0
+    manifest = read_manifest(paths)
+    current = manifest.get("publication_id") if manifest else None
+    if not versions:
+        print(f"nothing published under {paths.published} yet (twin run publishes)")
+    for version in versions:
+        print(("* " if version == current else "  ") + version)
+    return 0
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    from orchestration.cli.ui import serve
+
+    paths = TwinPaths.from_env().ensure()
+    _plant()
+    _prepare_environment(paths)
+    return serve(paths, port=args.port, mlflow_port=args.mlflow_port)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="twin", description="twinbridge: factory digital twin for S&OP"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    generate = sub.add_parser("generate", help="write N days of virtual-plant landing files")
+    generate.add_argument("--days", type=int, required=True)
+    generate.add_argument(
+        "--start", help="first day (YYYY-MM-DD); default: continue, or end yesterday"
+    )
+    generate.add_argument("--seed", type=int, default=7)
+    generate.set_defaults(func=cmd_generate)
+
+    run = sub.add_parser(
+        "run", help="process everything that has landed, end to end, through Dagster"
+    )
+    run.set_defaults(func=cmd_run)
+
+    demo = sub.add_parser("demo", help="generate sample data into a fresh TWIN_HOME and run it")
+    demo.add_argument("--days", type=int, default=28)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--force", action="store_true", help="wipe a non-empty TWIN_HOME first")
+    demo.set_defaults(func=cmd_demo)
+
+    batches = sub.add_parser("batches", help="the audit of every landed file")
+    batches.add_argument("--json", action="store_true")
+    batches.set_defaults(func=cmd_batches)
+
+    publish = sub.add_parser("publish", help="list published versions, or switch back to one")
+    group = publish.add_mutually_exclusive_group()
+    group.add_argument("--list", action="store_true", help="list versions (* = current)")
+    group.add_argument("--rollback", metavar="VERSION", help="make VERSION current again")
+    publish.set_defaults(func=cmd_publish)
+
+    ui = sub.add_parser("ui", help="start the Dagster webserver + daemon and the MLflow UI")
+    ui.add_argument("--port", type=int, default=3000)
+    ui.add_argument("--mlflow-port", type=int, default=5000)
+    ui.set_defaults(func=cmd_ui)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    # Dagster flags beta parameters on every definition load; they say nothing to an operator.
+    warnings.filterwarnings("ignore", message=".*is currently in beta.*")
+    warnings.filterwarnings("ignore", message=".*is currently in preview.*")
+    try:
+        return args.func(args)
+    except UserError as error:
+        print(f"twin: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,240 @@
+"""`twin run`: process everything that has landed through Dagster, so every run shows in the UI.
+
+Stages, each a Dagster run against the instance in DAGSTER_HOME:
+1. batch loads, one run per landed batch (the partitioned jobs the landing sensor triggers), two at a
+   time: they write only their own Parquet files, so they never contend for the warehouse;
+2. KPIs and features (dbt is the warehouse's only writer, in the "warehouse" pool);
+3. the failure-risk model: retrain, gate, promote, score;
+4. the scenario batch, one run per scenario partition, two at a time;
+5. the publication for planning systems.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import dagster as dg
+
+from twin.ingest import batch_load, landing
+from twin.paths import TwinPaths
+from twin.publish.inputs import ensure_publish_inputs
+
+Progress = Callable[[str], None]
+# The runs' full event logs are in the Dagster instance (and UI); the terminal gets one line per
+# run from the runner instead of Dagster's event stream.
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+WORKERS = 2  # the machines have two cores
+
+
+@dataclass
+class StageRun:
+    """One Dagster run: its outcome, failed checks and what it materialized."""
+
+    name: str
+    partition: str | None
+    success: bool
+    run_id: str
+    blocked_by: list[str]  # failed blocking checks (ERROR): what depends on them did not run
+    warnings: list[str]  # failed checks with WARN severity
+    materialized: set[str]
+
+    def describe(self) -> str:
+        if self.blocked_by:
+            return f"blocked by failed check(s): {', '.join(self.blocked_by)}"
+        if not self.success:
+            return f"FAILED (run {self.run_id[:8]}: see the Dagster UI)"
+        return f"ok, with warnings: {', '.join(self.warnings)}" if self.warnings else "ok"
+
+
+@dataclass
+class RunReport:
+    batches: list[StageRun] = field(default_factory=list)
+    stages: list[StageRun] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def success(self) -> bool:
+        # A failed blocking check stops what depends on it (a batch's load, a model's promotion);
+        # it is reported, not an error. Errors are runs that failed for any other reason.
+        return bool(self.stages) and not self.errors
+
+    def stage(self, name: str) -> StageRun | None:
+        return next((s for s in self.stages if s.name == name), None)
+
+
+@cache
+def _definitions() -> dg.Definitions:
+    from orchestration.definitions import defs
+
+    return defs()
+
+
+@contextmanager
+def _stdout_to(log_file: Path) -> Iterator[None]:
+    """Send this process's stdout (dbt streams its log there) to a file, at the descriptor level."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    saved = os.dup(1)
+    with log_file.open("ab") as sink:
+        os.dup2(sink.fileno(), 1)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
+def run_stage(job_name: str, log_file: Path, partition_key: str | None = None) -> StageRun:
+    """Run one job in this process against the instance; its stdout (dbt's log) goes to log_file."""
+    job = _definitions().resolve_job_def(job_name)
+    with _stdout_to(log_file):
+        result = job.execute_in_process(
+            instance=dg.DagsterInstance.get(),
+            partition_key=partition_key,
+            run_config=QUIET,
+            raise_on_error=False,
+        )
+    failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
+    blocked = [e.check_name for e in failed if e.severity == dg.AssetCheckSeverity.ERROR]
+    warnings = [e.check_name for e in failed if e.severity != dg.AssetCheckSeverity.ERROR]
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    return StageRun(
+        job_name, partition_key, result.success, result.run_id, blocked, warnings, materialized
+    )
+
+
+def run_partitions(
+    job_name: str, keys: list[str], labels: list[str], log_file: Path, progress: Progress
+) -> list[StageRun]:
+    """One run per partition, WORKERS at a time in separate processes (each uses one core)."""
+    runs: list[StageRun] = []
+    if not keys:
+        return runs
+    with ProcessPoolExecutor(max_workers=WORKERS, initializer=_definitions) as pool:
+        futures = [pool.submit(run_stage, job_name, log_file, key) for key in keys]
+        for done, (label, future) in enumerate(zip(labels, futures, strict=True), start=1):
+            run = future.result()
+            runs.append(run)
+            progress(f"  [{done}/{len(keys)}] {label}: {run.describe()}")
+    return runs
+
+
+def pending_batches(paths: TwinPaths) -> list[landing.LandedBatch]:
+    """Archived batches without an audit record: landed but not loaded yet."""
+    audited = {record["batch_id"] for record in batch_load.read_audit(paths)}
+    return [b for b in landing.archived_batches(paths) if b.batch_id not in audited]
+
+
+def register_partitions(instance: dg.DagsterInstance, batches: list[landing.LandedBatch]) -> None:
+    from orchestration.defs.ingest.partitions import BATCH_PARTITIONS
+
+    for source, partitions in BATCH_PARTITIONS.items():
+        keys = [b.batch_id for b in batches if b.source == source]
+        known = set(instance.get_dynamic_partitions(partitions.name))
+        missing = [k for k in keys if k not in known]
+        if missing:
+            instance.add_dynamic_partitions(partitions.name, missing)
+
+
+def load_batches(
+    batches: list[landing.LandedBatch], log_file: Path, progress: Progress = print
+) -> list[StageRun]:
+    from orchestration.defs.jobs import ingest_job_name
+
+    runs: list[StageRun] = []
+    for source in {b.source for b in batches}:
+        mine = [b for b in batches if b.source == source]
+        runs += run_partitions(
+            ingest_job_name(source),
+            [b.batch_id for b in mine],
+            [f"{source}/{b.file}" for b in mine],
+            log_file,
+            progress,
+        )
+    return runs
+
+
+def refresh_kpis(log_file: Path) -> tuple[bool, str]:
+    stage = run_stage("kpi_job", log_file)
+    return stage.success, stage.run_id
+
+
+def _record(report: RunReport, runs: list[StageRun], progress: Progress) -> None:
+    for run in runs:
+        report.stages.append(run)
+        if run.partition is None:
+            progress(f"  {run.describe()}")
+        if not run.success and not run.blocked_by:
+            report.errors.append(
+                f"{run.name} run {run.run_id} failed: see the Dagster UI (twin ui) → Runs"
+            )
+
+
+def run_twin(paths: TwinPaths, *, progress: Progress = print) -> RunReport:
+    """Claim, load and check every landed file, then every stage down to the publication."""
+    if "DAGSTER_HOME" not in os.environ:
+        raise RuntimeError("DAGSTER_HOME must be set before run_twin (the CLI does this)")
+    paths.ensure()
+    batch_load.ensure_lake(paths)
+    ensure_publish_inputs(paths)
+    log_file = paths.home / "logs" / "runs.log"
+    report = RunReport()
+    claimed = landing.claim_landed_files(paths)
+    progress(f"claimed {len(claimed)} new landed file(s)")
+    batches = pending_batches(paths)
+    register_partitions(dg.DagsterInstance.get(), batches)
+    progress(f"loading {len(batches)} batch(es)")
+    report.batches = load_batches(batches, log_file, progress)
+    report.errors += [
+        f"batch run {r.run_id} for {r.partition} failed"
+        for r in report.batches
+        if not r.success and not r.blocked_by
+    ]
+
+    progress("rebuilding KPIs and features (dbt build) ...")
+    _record(report, [run_stage("kpi_job", log_file)], progress)
+    if report.errors:
+        return report  # nothing downstream can be trusted without the KPIs and features
+
+    progress("retraining the failure-risk model (MLflow), promotion gate, scoring ...")
+    ml = run_stage("failure_model_retrain_job", log_file)
+    _record(report, [ml], progress)
+    if "ml/machine_failure_risk_scores" not in ml.materialized:
+        # The gate refused the challenger, so the run stopped before scoring: score with the
+        # current champion (or the reliability fallback) anyway; the planners need today's risk.
+        _record(report, [run_stage("failure_risk_scoring_job", log_file)], progress)
+
+    scenario_ids = _scenario_ids()
+    progress(f"simulating {len(scenario_ids)} scenario(s) ...")
+    _record(
+        report,
+        run_partitions("scenario_batch_job", scenario_ids, scenario_ids, log_file, progress),
+        progress,
+    )
+    if report.errors:
+        return report  # a publication without every scenario would mislead the planners
+
+    progress("publishing the capacity tables (contracts first) ...")
+    publication = run_stage("publication_job", log_file)
+    _record(report, [publication], progress)
+    if "published/planning_tables" not in publication.materialized:
+        reason = (
+            f"contract check(s) failed: {', '.join(publication.blocked_by)}"
+            if publication.blocked_by
+            else f"run {publication.run_id} failed"
+        )
+        report.errors.append(f"nothing was published: {reason} (details: twin ui → Runs)")
+    return report
+
+
+def _scenario_ids() -> list[str]:
+    job = _definitions().resolve_job_def("scenario_batch_job")
+    return list(job.partitions_def.get_partition_keys())

@@ -1,0 +1,1 @@
+"""Builders the tests share: landed batches, plants and publication tables."""

@@ -1,0 +1,1 @@
+"""Landed files into the lake: landing, parsing, row rules, rejects, stats, completeness, audit."""

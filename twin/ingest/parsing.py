@@ -1,0 +1,203 @@
+"""Open a landed file in DuckDB as untrusted rows: a relation ``raw`` (rn + the source's columns).
+
+CSV is read with every field as text, so one bad field rejects one row instead of the file; rows the
+CSV reader cannot split (missing or extra fields, bad UTF-8, an unterminated quote) land in
+``structural_rejects`` with their data-row number. Parquet keeps its own types, which must fit the
+contract. A file that cannot be read at all, or whose header or schema is wrong, raises BadFile.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from twin.ingest.sources import SourceSpec
+
+_HEADER_PEEK = 64 * 1024  # a header longer than 64 KiB is not a header of these sources
+
+# DuckDB types a Parquet column may carry for each logical kind; anything else is a schema error.
+_INTEGERS = {
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+}
+_TIMESTAMPS = {
+    "TIMESTAMP",
+    "TIMESTAMP WITH TIME ZONE",
+    "TIMESTAMP_NS",
+    "TIMESTAMP_MS",
+    "TIMESTAMP_S",
+}
+_ALLOWED: dict[str, set[str]] = {
+    "text": {"VARCHAR"},
+    "code": {"VARCHAR"},
+    "timestamp": _TIMESTAMPS | {"VARCHAR"},
+    "double": {"DOUBLE", "FLOAT"} | _INTEGERS,
+    "count": _INTEGERS,
+}
+_CSV_ERRORS = {
+    "MISSING COLUMNS": "malformed row: missing fields",
+    "TOO MANY COLUMNS": "malformed row: too many fields",
+    "INVALID ENCODING": "malformed row: not UTF-8",
+    "UNQUOTED VALUE": "malformed row: unterminated or stray quote",
+    "CAST ERROR": "malformed row: cast error",
+    "LINE SIZE OVER MAXIMUM": "malformed row: line too long",
+}
+TRUNCATED = "truncated: the file's last line has no line end"
+
+
+class BadFile(Exception):
+    """The file cannot be loaded at all; the message is the quarantine reason."""
+
+
+@dataclass(frozen=True)
+class Opened:
+    """What parsing found: column types of ``raw`` and how many data rows the file holds."""
+
+    fmt: str  # "csv" or "parquet"
+    types: dict[str, str]  # column → DuckDB type of the raw relation
+    rows_in: int
+
+
+def _sql_str(text: str | Path) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def detect_format(path: Path) -> str:
+    with path.open("rb") as handle:
+        magic = handle.read(4)
+    if magic == b"PAR1":
+        return "parquet"
+    if path.suffix.lower() in {".parquet", ".pq"}:
+        raise BadFile("not a Parquet file (no PAR1 magic bytes)")
+    return "csv"
+
+
+def open_batch(con: duckdb.DuckDBPyConnection, path: Path, spec: SourceSpec) -> Opened:
+    """Create ``raw`` (rn, columns) and ``structural_rejects`` (rn, reason, record) in ``con``."""
+    if path.stat().st_size == 0:
+        raise BadFile("empty file (0 bytes)")
+    fmt = detect_format(path)
+    # A file with the right header and no rows is a valid, empty batch: a CMMS export for a day
+    # without work orders is exactly that. Only a file with no header at all is unreadable.
+    return _open_parquet(con, path, spec) if fmt == "parquet" else _open_csv(con, path, spec)
+
+
+def _check_columns(found: list[str], spec: SourceSpec, what: str) -> None:
+    missing = [c for c in spec.names if c not in found]
+    extra = [c for c in found if c not in spec.names]
+    duplicated = sorted({c for c in found if found.count(c) > 1})
+    if missing or extra or duplicated:
+        parts = [
+            f"missing {missing}" if missing else "",
+            f"unexpected {extra}" if extra else "",
+            f"repeated {duplicated}" if duplicated else "",
+        ]
+        detail = "; ".join(p for p in parts if p)
+        raise BadFile(f"wrong {what}: {detail}; expected columns {list(spec.names)}")
+
+
+def _read_header(path: Path) -> list[str]:
+    with path.open("rb") as handle:
+        head = handle.read(_HEADER_PEEK)
+    first = head.split(b"\n", 1)[0].rstrip(b"\r")
+    try:
+        text = first.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise BadFile("header is not UTF-8 text") from None
+    return [name.strip() for name in next(csv.reader(io.StringIO(text)), [])]
+
+
+def _open_csv(con: duckdb.DuckDBPyConnection, path: Path, spec: SourceSpec) -> Opened:
+    header = _read_header(path)
+    _check_columns(header, spec, "header")
+    columns = "{" + ", ".join(f"{_sql_str(c)}: 'VARCHAR'" for c in header) + "}"
+    # Explicit dialect: sniffing 3.6 M rows costs time and can guess wrong on a tiny file.
+    reader = (
+        f"read_csv({_sql_str(path)}, header=true, auto_detect=false, columns={columns}, delim=',', "
+        "quote='\"', escape='\"', store_rejects=true, rejects_scan='csv_scan', "
+        "rejects_table='csv_errors')"
+    )
+    try:
+        # Materialised once: the rules read it twice (find rejects, then write the clean rows).
+        con.execute(
+            f"CREATE TEMP TABLE parsed AS SELECT row_number() OVER () AS k, * FROM {reader}"
+        )
+    except duckdb.Error as exc:
+        raise BadFile(f"unreadable CSV: {str(exc).splitlines()[0]}") from None
+    # Each unsplittable line is one record in csv_errors (once per missing field): line 1 is the header.
+    con.execute(
+        f"""CREATE TEMP TABLE structural_rejects AS
+        SELECT (line - 1)::BIGINT AS rn,
+               CASE {" ".join(f"WHEN min(error_type) = {_sql_str(k)} THEN {_sql_str(v)}" for k, v in _CSV_ERRORS.items())}
+                    ELSE 'malformed row: ' || lower(min(error_type)::VARCHAR) END AS reason,
+               to_json({{'line': min(csv_line)}}) AS record
+        FROM csv_errors GROUP BY line"""
+    )
+    # Good rows were numbered among themselves; shift each past the rejected lines before it.
+    con.execute(
+        """CREATE TEMP TABLE gaps AS
+        SELECT rn - row_number() OVER (ORDER BY rn) AS good_before, row_number() OVER (ORDER BY rn) AS skipped
+        FROM structural_rejects"""
+    )
+    select = ", ".join(f'p."{c}"' for c in spec.names)
+    if con.execute("SELECT count(*) FROM gaps").fetchall()[0][0] == 0:
+        con.execute(f"CREATE TEMP VIEW raw AS SELECT p.k AS rn, {select} FROM parsed p")
+    else:
+        con.execute(
+            f"""CREATE TEMP TABLE raw AS
+            SELECT p.k + coalesce(g.skipped, 0) AS rn, {select}
+            FROM parsed p ASOF LEFT JOIN
+                 (SELECT good_before, max(skipped) AS skipped FROM gaps GROUP BY good_before) g
+            ON p.k > g.good_before"""
+        )
+    rows_in = con.execute(
+        "SELECT (SELECT count(*) FROM parsed) + (SELECT count(*) FROM structural_rejects)"
+    ).fetchall()[0][0]
+    if rows_in and not _ends_with_newline(path):
+        # A writer killed mid-row leaves a last line that may still parse (a nullable field cut
+        # short); the missing line end is the only trace, so that row is rejected, not trusted.
+        con.execute(
+            f"""INSERT INTO structural_rejects
+            SELECT {rows_in}, {_sql_str(TRUNCATED)}, to_json(r) FROM raw r WHERE rn = {rows_in}"""
+        )
+    return Opened("csv", dict.fromkeys(spec.names, "VARCHAR"), rows_in)
+
+
+def _ends_with_newline(path: Path) -> bool:
+    with path.open("rb") as handle:
+        handle.seek(-1, 2)
+        return handle.read(1) == b"\n"
+
+
+def _open_parquet(con: duckdb.DuckDBPyConnection, path: Path, spec: SourceSpec) -> Opened:
+    reader = f"read_parquet({_sql_str(path)}, file_row_number=true)"
+    try:
+        described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({_sql_str(path)})").fetchall()
+        rows_in = con.execute(
+            f"SELECT sum(num_rows) FROM parquet_file_metadata({_sql_str(path)})"
+        ).fetchall()[0][0]
+    except duckdb.Error as exc:
+        raise BadFile(f"unreadable Parquet: {str(exc).splitlines()[0]}") from None
+    types = {name: str(kind) for name, kind, *_ in described}
+    _check_columns(list(types), spec, "Parquet schema")
+    wrong = [
+        f"{c.name} is {types[c.name]}, expected {c.kind}"
+        for c in spec.columns
+        if types[c.name] not in _ALLOWED[c.kind]
+    ]
+    if wrong:
+        raise BadFile("wrong Parquet types: " + "; ".join(wrong))
+    select = ", ".join(f'"{c}"' for c in spec.names)
+    con.execute(f"CREATE TEMP VIEW raw AS SELECT file_row_number + 1 AS rn, {select} FROM {reader}")
+    con.execute("CREATE TEMP TABLE structural_rejects (rn BIGINT, reason VARCHAR, record VARCHAR)")
+    return Opened("parquet", {c: types[c] for c in spec.names}, int(rows_in or 0))

@@ -1,0 +1,1 @@
+"""Publication for planning systems: versions, catalog, table checks, connectors, lineage, report."""

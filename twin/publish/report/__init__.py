@@ -1,0 +1,1 @@
+"""The capacity report: a self-contained HTML page per publication."""

@@ -1,0 +1,60 @@
+"""Every environment variable twinbridge reads (DESIGN §3.1, `.env.example`), read at call time.
+
+Nothing here is read when a module is imported, and nothing writes the environment: a test sets a
+variable with monkeypatch and the next call sees it. Dagster resources read the same variables
+through these functions, so one name has one meaning and one default everywhere.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEMO_PLANT = Path(__file__).resolve().parent / "plants" / "demo.yaml"
+TRUE_WORDS = frozenset({"1", "true", "yes"})
+
+
+def _text(name: str) -> str:
+    return os.environ.get(name, "").strip()
+
+
+def twin_home() -> Path:
+    """TWIN_HOME, the root of all state (default ./data), as an absolute path."""
+    return Path(_text("TWIN_HOME") or "data").resolve()
+
+
+def plant_file() -> Path:
+    """TWIN_PLANT, the plant model in force; the demo plant shipped with twinbridge when unset."""
+    return Path(_text("TWIN_PLANT") or DEMO_PLANT).resolve()
+
+
+def dagster_home(home: Path) -> Path:
+    """DAGSTER_HOME, else the instance under TWIN_HOME."""
+    return Path(_text("DAGSTER_HOME") or home / "dagster").resolve()
+
+
+def scenarios_dir() -> Path | None:
+    """TWIN_SCENARIOS, the folder of scenario files; None means the shipped set."""
+    folder = _text("TWIN_SCENARIOS")
+    return Path(folder) if folder else None
+
+
+def ml_config_file() -> Path | None:
+    """TWIN_ML_CONFIG, a YAML file overriding the failure-model settings."""
+    path = _text("TWIN_ML_CONFIG")
+    return Path(path) if path else None
+
+
+def model_review_required() -> bool:
+    """TWIN_MODEL_REVIEW: promotion waits for a reviewer's approval in the model registry."""
+    return _text("TWIN_MODEL_REVIEW").lower() in TRUE_WORDS
+
+
+def mlflow_tracking_uri() -> str | None:
+    """MLFLOW_TRACKING_URI when set; None means the SQLite store under TWIN_HOME."""
+    return _text("MLFLOW_TRACKING_URI") or None
+
+
+def alert_webhook() -> str:
+    """TWIN_ALERT_WEBHOOK: where failed runs are posted (a secret: never log it)."""
+    return _text("TWIN_ALERT_WEBHOOK")

@@ -1,0 +1,1 @@
+"""Scenario batches: scenarios, line parameters from history, the engine, its SimPy reference, capacity."""
