@@ -35,14 +35,15 @@ ui: manifest
 # Two workers, a test file each at a time: the deployed-twin test mostly waits on its daemon, so the
 # other tests use the second core meanwhile; files go out in collection order (tests/conftest.py
 # puts that test first), not largest first.
-test: manifest browser
+test: lint manifest browser
 	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder
 
 test-fast: manifest
 	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder -m "not integration"
 
+# ruff, then the import contracts of pyproject.toml (the domain never imports Dagster; no cycles)
 lint: install
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/lint-imports
 
 fmt: install
 	$(BIN)/ruff check --fix . && $(BIN)/ruff format .

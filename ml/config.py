@@ -91,6 +91,15 @@ class FailureModelConfig(_Strict):
     # Alarm rows closer than this merge into one episode (one work request for the maintenance planner).
     episode_gap_h: float = Field(default=6.0, ge=0)
 
+    def with_floor_overrides(self, **overrides: float | None) -> FailureModelConfig:
+        """This config with some ``floors`` fields replaced; ``None`` keeps the configured value.
+
+        Used for per-run overrides (e.g. from the Dagster launchpad). Like ``model_copy``, it does
+        not re-validate the values.
+        """
+        update = {k: v for k, v in overrides.items() if v is not None}
+        return self.model_copy(update={"floors": self.floors.model_copy(update=update)})
+
     @property
     def gap_h(self) -> float:
         return self.split.gap_h if self.split.gap_h is not None else self.horizon_h

@@ -147,7 +147,7 @@ def register_partitions(instance: dg.DagsterInstance, batches: list[landing.Land
 def load_batches(
     batches: list[landing.LandedBatch], log_file: Path, progress: Progress = print
 ) -> list[StageRun]:
-    from orchestration.defs.jobs import ingest_job_name
+    from orchestration.defs.ingest.jobs import ingest_job_name
 
     runs: list[StageRun] = []
     for source in {b.source for b in batches}:

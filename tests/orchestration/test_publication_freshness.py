@@ -2,11 +2,11 @@
 
 import dagster as dg
 
-from orchestration.defs.monitoring import PLANNING_TABLES, monitoring
+from orchestration.defs.monitoring.checks import PLANNING_TABLES, publication_freshness
 
 
 def _evaluate(instance: dg.DagsterInstance) -> dg.AssetCheckEvaluation:
-    checks = monitoring().asset_checks
+    checks = publication_freshness().asset_checks
     defs = dg.Definitions(
         assets=[dg.AssetSpec(PLANNING_TABLES)],
         asset_checks=checks,
@@ -32,5 +32,7 @@ def test_published_within_the_day_is_fresh() -> None:
 
 
 def test_the_freshness_sensor_runs_by_default() -> None:
-    sensor = next(s for s in monitoring().sensors if s.name == "publication_freshness_sensor")
+    sensor = next(
+        s for s in publication_freshness().sensors if s.name == "publication_freshness_sensor"
+    )
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING

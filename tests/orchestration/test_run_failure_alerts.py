@@ -10,7 +10,7 @@ import threading
 import dagster as dg
 import pytest
 
-from orchestration.defs.monitoring import run_failure_alerts
+from orchestration.defs.monitoring.sensors import run_failure_alerts
 from orchestration.lib.alerts import WEBHOOK_ENV, failure_log, report_run_failure
 from orchestration.lib.resources import TwinHome
 from twin.paths import TwinPaths, plant_path

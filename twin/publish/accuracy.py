@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 
 from data_contracts import load_published_contract
 from twin.paths import TwinPaths
+from twin.plant.timezone import plant_timezone
 from twin.publish.inputs import arrow_type
 from twin.publish.versions import MANIFEST_NAME, list_versions
 
@@ -186,13 +187,6 @@ def choose_publications(weeks: pd.DataFrame, tz: ZoneInfo) -> pd.DataFrame:
     return chosen.drop(columns=["_before", "_order"]).reset_index(drop=True)
 
 
-def _plant_tz() -> ZoneInfo:
-    from twin.paths import plant_path
-    from twin.plant.model import load_plant
-
-    return ZoneInfo(load_plant(plant_path()).site.timezone)
-
-
 def forecast_accuracy(
     paths: TwinPaths,
     actual_daily: pd.DataFrame,
@@ -218,7 +212,7 @@ def forecast_accuracy(
     )
     if weeks.empty:
         return empty_accuracy()
-    tz = timezone if isinstance(timezone, ZoneInfo) else ZoneInfo(timezone or _plant_tz().key)
+    tz = timezone if isinstance(timezone, ZoneInfo) else ZoneInfo(timezone or plant_timezone())
     chosen = choose_publications(weeks, tz)
 
     per_week = actual.groupby(["line_id", "week_start"]).agg(

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from orchestration.defs import jobs
+from orchestration.defs.ingest import jobs
 from orchestration.defs.ingest.partitions import BATCH_PARTITIONS
 from orchestration.lib.resources import TwinHome
 from twin.ingest import landing

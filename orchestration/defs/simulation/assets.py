@@ -1,31 +1,19 @@
 """The nightly scenario batch: every scenario is a partition, simulated in parallel."""
 
-from pathlib import Path
-
 import dagster as dg
 import pandas as pd
 
+from orchestration.defs.simulation.partitions import CAPACITY_RUNS, scenario_partitions
 from orchestration.lib.conditions import refresh_after_new_data
 from orchestration.lib.resources import TwinHome
 from twin import settings
-from twin.paths import plant_path
-from twin.plant.model import load_plant
-from twin.plant.timezone import plant_timezone
 from twin.publish.inputs import write_input
 from twin.simulation.history import planning_start, read_history
 from twin.simulation.scenario_run import run_scenario
 from twin.simulation.scenarios import load_scenarios
 
-CAPACITY_RUNS = dg.AssetKey(["simulation", "capacity_runs"])
 
-
-def scenario_folder() -> Path | None:
-    return settings.scenarios_dir()
-
-
-def build_simulation(scenario_ids: list[str]) -> dg.AssetsDefinition:
-    partitions = dg.StaticPartitionsDefinition(scenario_ids)
-
+def build_simulation(partitions: dg.StaticPartitionsDefinition) -> dg.AssetsDefinition:
     @dg.asset(
         key=CAPACITY_RUNS,
         group_name="simulation",
@@ -44,7 +32,9 @@ def build_simulation(scenario_ids: list[str]) -> dg.AssetsDefinition:
         """Monte Carlo of every line for one scenario over 13 weeks: P10/P50/P90 capacity per line, machine, day and week."""
         plant = twin.plant()
         scenario = next(
-            s for s in load_scenarios(scenario_folder(), plant) if s.id == context.partition_key
+            s
+            for s in load_scenarios(settings.scenarios_dir(), plant)
+            if s.id == context.partition_key
         )
         history = read_history(twin.paths)
         start = planning_start(plant, history)
@@ -72,27 +62,4 @@ def build_simulation(scenario_ids: list[str]) -> dg.AssetsDefinition:
 
 @dg.definitions
 def simulation() -> dg.Definitions:
-    # Scenario files and the plant's clock are read when the code location loads, not at import.
-    plant = load_plant(plant_path())
-    ids = [s.id for s in load_scenarios(scenario_folder(), plant)]
-    capacity_runs = build_simulation(ids)
-    job = dg.define_asset_job(
-        "scenario_batch_job",
-        selection=dg.AssetSelection.assets(CAPACITY_RUNS),
-        partitions_def=capacity_runs.partitions_def,
-        description="Simulate one scenario (a partition) of the plant over the planning horizon.",
-    )
-
-    @dg.schedule(
-        job=job,
-        cron_schedule="0 2 * * *",
-        execution_timezone=plant_timezone(),
-        default_status=dg.DefaultScheduleStatus.RUNNING,
-        name="nightly_scenario_schedule",
-    )
-    def nightly_scenario_schedule(context: dg.ScheduleEvaluationContext):
-        """Every night at 02:00 plant time: one run per scenario, so they simulate in parallel."""
-        day = context.scheduled_execution_time.strftime("%Y-%m-%d")
-        return [dg.RunRequest(run_key=f"{day}-{sid}", partition_key=sid) for sid in ids]
-
-    return dg.Definitions(assets=[capacity_runs], jobs=[job], schedules=[nightly_scenario_schedule])
+    return dg.Definitions(assets=[build_simulation(scenario_partitions())])

@@ -1,12 +1,10 @@
-"""Watching the deployed twin: publication freshness against the planning cadence, run failures."""
+"""Publication freshness: by 06:00 plant time the planning tables are at most a day old."""
 
 import datetime as dt
 import warnings
 
 import dagster as dg
 
-from orchestration.lib.alerts import report_run_failure
-from orchestration.lib.resources import TwinHome
 from twin.plant.timezone import plant_timezone
 
 PLANNING_TABLES = dg.AssetKey(["published", "planning_tables"])
@@ -16,22 +14,8 @@ FRESHNESS_DEADLINE_CRON = "0 6 * * *"
 FRESHNESS_MAX_AGE = dt.timedelta(hours=24)
 
 
-@dg.run_failure_sensor(
-    name="run_failure_alerts",
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Every failed run is written to $TWIN_HOME/logs/run_failures.jsonl and posted to "
-    "$TWIN_ALERT_WEBHOOK when it is set.",
-)
-def run_failure_alerts(context: dg.RunFailureSensorContext, twin: TwinHome) -> None:
-    run = context.dagster_run
-    error = context.failure_event.message or "no error message"
-    problem = report_run_failure(twin.paths, run.job_name, run.run_id, error)
-    if problem:
-        context.log.warning(problem)
-
-
 @dg.definitions
-def monitoring() -> dg.Definitions:
+def publication_freshness() -> dg.Definitions:
     # Freshness as an asset check rather than a FreshnessPolicy (which Dagster now prefers): a
     # check keeps a pass/fail history on the asset next to its contract checks, and its
     # evaluation can be tested in process. The plant's time zone is read at load, not import.
@@ -49,4 +33,4 @@ def monitoring() -> dg.Definitions:
             name="publication_freshness_sensor",
             default_status=dg.DefaultSensorStatus.RUNNING,
         )
-    return dg.Definitions(asset_checks=freshness, sensors=[freshness_sensor, run_failure_alerts])
+    return dg.Definitions(asset_checks=freshness, sensors=[freshness_sensor])

@@ -1,0 +1,1 @@
+"""Declarative automation: the sensor that evaluates every asset's automation condition."""

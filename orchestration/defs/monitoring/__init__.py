@@ -1,0 +1,1 @@
+"""Watching the deployed twin: publication freshness against the planning cadence, run failures."""
