@@ -111,9 +111,7 @@ def retrain(
         },
         gate=(passed, reasons),
     )
-    registry.client.set_model_version_tag(
-        registry.model_name, version, "gate", "passed" if passed else "refused"
-    )
+    registry.record_gate(version, passed)
     return RetrainResult(
         version,
         dict(evaluation.metrics),

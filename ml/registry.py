@@ -2,7 +2,10 @@
 
 Conventions: experiment and registered model ``failure_model``; every training is a run and a new model
 version with alias ``challenger``; ``promote`` moves alias ``champion``; a reviewer's decision is the
-version tag ``review`` (``approved`` / ``rejected``; ``pending`` until then). Aliases, never stages.
+version tag ``review`` (``approved`` / ``rejected``; ``pending`` until then). Aliases, never stages. The
+names are the constants below; the promotion and review rules that move the aliases and set the tags
+(``promote_challenger``, ``review_decisions_to_apply``, ``apply_review``) are here too, so they can be
+tested against a real tracking store without Dagster.
 
 The tracking URI is always passed in. ``mlflow.sklearn.log_model`` only works through MLflow's global
 "fluent" state, so it runs inside ``_tracking_uri()``, which sets the URI and restores the previous
@@ -22,8 +25,10 @@ import json
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlparse
 
 import mlflow
@@ -36,9 +41,23 @@ from mlflow.models import infer_signature
 from ml.train import FittedFailureModel
 
 MODEL_NAME = "failure_model"
-CHALLENGER, CHAMPION = "challenger", "champion"
-REVIEW_TAG = "review"
-REVIEW_DECISIONS = ("approved", "rejected")
+
+# Aliases of the registered model. Stored in existing tracking stores: renaming one orphans them.
+CHALLENGER = "challenger"  # the latest registered version
+CHAMPION = "champion"  # the version that scores the machines
+
+# Tags on a model version (and on its run, for DAGSTER_RUN_ID_TAG / MODEL_KIND_TAG).
+DAGSTER_RUN_ID_TAG = "dagster_run_id"
+MODEL_KIND_TAG = "model_kind"
+GATE_TAG = "gate"  # the promotion gate's verdict: GATE_PASSED or GATE_REFUSED
+GATE_PASSED, GATE_REFUSED = "passed", "refused"
+REVIEW_TAG = "review"  # REVIEW_PENDING until a reviewer sets one of REVIEW_DECISIONS
+REVIEW_PENDING = "pending"
+REVIEW_APPROVED, REVIEW_REJECTED = "approved", "rejected"
+REVIEW_DECISIONS = (REVIEW_APPROVED, REVIEW_REJECTED)
+REVIEWER_TAG = "reviewer"
+REVIEW_APPLIED_TAG = "review_applied"  # the decision that was acted on (so it is acted on once)
+
 # Types skops does not trust by default that a FittedFailureModel contains (checked by a test against
 # skops.io.get_untrusted_types of a freshly trained model). Everything else (HistGradientBoosting*,
 # IsotonicRegression, numpy) is in skops' default allow-list.
@@ -136,7 +155,7 @@ class FailureModelRegistry:
         """Log a run (params, metrics, window, plots, model), register a version, alias it challenger."""
         example = input_frame[["machine_id", "as_of", *model.feature_names_]].head(5)
         signature = infer_signature(example, model.predict_risk(example))
-        tags = {"dagster_run_id": dagster_run_id, "model_kind": model.kind}
+        tags = {DAGSTER_RUN_ID_TAG: dagster_run_id, MODEL_KIND_TAG: model.kind}
         with _tracking_uri(self.tracking_uri):
             with mlflow.start_run(experiment_id=self.experiment_id(), tags=tags) as run:
                 mlflow.log_params(_flat_params(params))
@@ -169,7 +188,7 @@ class FailureModelRegistry:
                 source=info.model_uri,
                 run_id=run.info.run_id,
                 model_id=info.model_id,
-                tags={"dagster_run_id": dagster_run_id, REVIEW_TAG: "pending"},
+                tags={DAGSTER_RUN_ID_TAG: dagster_run_id, REVIEW_TAG: REVIEW_PENDING},
                 description=_description(metrics, params, data_window, gate, what_changed),
             )
         self.client.set_registered_model_alias(self.model_name, CHALLENGER, mv.version)
@@ -200,15 +219,37 @@ class FailureModelRegistry:
             raise ValueError(f"review decision must be one of {REVIEW_DECISIONS}, got {decision!r}")
         self.client.set_model_version_tag(self.model_name, str(version), REVIEW_TAG, decision)
         if reviewer:
-            self.client.set_model_version_tag(self.model_name, str(version), "reviewer", reviewer)
+            self.client.set_model_version_tag(self.model_name, str(version), REVIEWER_TAG, reviewer)
 
     def review(self, version: str) -> str | None:
-        return self.client.get_model_version(self.model_name, str(version)).tags.get(REVIEW_TAG)
+        return self.version_tags(version).get(REVIEW_TAG)
+
+    def version_tags(self, version: str) -> dict[str, str]:
+        return dict(self.client.get_model_version(self.model_name, str(version)).tags)
+
+    def all_version_tags(self) -> list[tuple[str, dict[str, str]]]:
+        """(version, tags) of every version, in the registry's search order."""
+        found = self.client.search_model_versions(f"name = '{self.model_name}'")
+        return [(str(v.version), dict(v.tags)) for v in found]
+
+    def record_gate(self, version: str, passed: bool) -> None:
+        """Tag the version with the promotion gate's verdict (GATE_PASSED / GATE_REFUSED)."""
+        self.client.set_model_version_tag(self.model_name, str(version), GATE_TAG, gate_tag(passed))
+
+    def retire_challenger(self) -> None:
+        """Remove alias ``challenger`` (the version itself stays in the registry)."""
+        self.client.delete_registered_model_alias(self.model_name, CHALLENGER)
+
+    def mark_review_applied(self, version: str, decision: str) -> None:
+        self.client.set_model_version_tag(
+            self.model_name, str(version), REVIEW_APPLIED_TAG, decision
+        )
 
     def versions_awaiting_review(self) -> list[str]:
-        found = self.client.search_model_versions(f"name = '{self.model_name}'")
-        pending = [v for v in found if v.tags.get(REVIEW_TAG) == "pending"]
-        return sorted((str(v.version) for v in pending), key=int)
+        pending = [
+            v for v, tags in self.all_version_tags() if tags.get(REVIEW_TAG) == REVIEW_PENDING
+        ]
+        return sorted(pending, key=int)
 
     def download_model(self, version: str, dst_path: str) -> str:
         """Download a version's model directory (MLmodel, model.skops, input example) to dst_path.
@@ -240,6 +281,112 @@ class FailureModelRegistry:
         if version is None:
             raise LookupError(f"registered model {self.model_name!r} has no {CHAMPION!r} alias")
         return self.load_version(version), version
+
+
+# --- Promotion and review rules ------------------------------------------------------------------
+# The gate itself (floors, comparison with the champion) is ``ml.evaluate.should_promote``; its verdict
+# is stored on the version as GATE_TAG. These rules decide, from that tag and the reviewer's, which
+# version the aliases point at.
+
+
+def gate_tag(passed: bool) -> str:
+    """The GATE_TAG value for a gate verdict."""
+    return GATE_PASSED if passed else GATE_REFUSED
+
+
+def passed_gate(tags: Mapping[str, str]) -> bool:
+    return tags.get(GATE_TAG) == GATE_PASSED
+
+
+def may_become_champion(tags: Mapping[str, str], *, review_required: bool) -> bool:
+    """A version may become champion if it passed the gate and, in reviewer mode, was approved."""
+    if not passed_gate(tags):
+        return False
+    return not review_required or tags.get(REVIEW_TAG) == REVIEW_APPROVED
+
+
+PromotionKind = Literal["no_challenger", "gate_refused", "awaiting_review", "promoted"]
+
+
+@dataclass(frozen=True)
+class PromotionOutcome:
+    """What ``promote_challenger`` did with the challenger."""
+
+    kind: PromotionKind
+    version: str | None  # the challenger's version (None when there is none)
+
+    @property
+    def promoted(self) -> bool:
+        return self.kind == "promoted"
+
+    @property
+    def description(self) -> str:
+        if self.kind == "no_challenger":
+            return "none: no challenger registered"
+        if self.kind == "gate_refused":
+            return f"none: challenger v{self.version} did not pass the gate"
+        if self.kind == "awaiting_review":
+            return f"awaiting review: tag v{self.version} {REVIEW_TAG}={REVIEW_APPROVED} in MLflow"
+        return "promoted"
+
+
+def promotion_outcome(registry: FailureModelRegistry, *, review_required: bool) -> PromotionOutcome:
+    """What should happen to the current challenger (reads the registry, changes nothing)."""
+    challenger = registry.challenger_version()
+    if challenger is None:
+        return PromotionOutcome("no_challenger", None)
+    tags = registry.version_tags(challenger)
+    if not passed_gate(tags):
+        return PromotionOutcome("gate_refused", challenger)
+    if not may_become_champion(tags, review_required=review_required):
+        return PromotionOutcome("awaiting_review", challenger)
+    return PromotionOutcome("promoted", challenger)
+
+
+def promote_challenger(
+    registry: FailureModelRegistry, *, review_required: bool
+) -> PromotionOutcome:
+    """Make the challenger champion if it passed the gate (and, in reviewer mode, was approved)."""
+    outcome = promotion_outcome(registry, review_required=review_required)
+    if outcome.promoted:
+        registry.promote(outcome.version)
+    return outcome
+
+
+def review_decisions_to_apply(registry: FailureModelRegistry) -> list[tuple[str, str]]:
+    """(version, decision) for every reviewer decision not yet acted on, in the registry's order.
+
+    An approval of a version that did not pass the gate is ignored: a reviewer cannot override the gate.
+    """
+    out = []
+    for version, tags in registry.all_version_tags():
+        decision = tags.get(REVIEW_TAG)
+        if decision not in REVIEW_DECISIONS or tags.get(REVIEW_APPLIED_TAG):
+            continue
+        if decision == REVIEW_APPROVED and not passed_gate(tags):
+            continue
+        out.append((version, decision))
+    return out
+
+
+ReviewEffect = Literal["promoted", "challenger_retired", "recorded"]
+
+
+def apply_review(registry: FailureModelRegistry, version: str, decision: str) -> ReviewEffect:
+    """Act on a reviewer's decision: an approved version becomes champion; a rejected challenger
+    loses alias ``challenger``. Either way the decision is recorded as REVIEW_APPLIED_TAG.
+
+    Callers pass decisions from ``review_decisions_to_apply``; this does not re-check the gate.
+    """
+    effect: ReviewEffect = "recorded"
+    if decision == REVIEW_APPROVED:
+        registry.promote(version)
+        effect = "promoted"
+    elif registry.challenger_version() == version:
+        registry.retire_challenger()
+        effect = "challenger_retired"
+    registry.mark_review_applied(version, decision)
+    return effect
 
 
 def load_skops(path: Path) -> FittedFailureModel:
@@ -290,5 +437,7 @@ def _description(
     if gate is not None:
         ok, reasons = gate
         lines.append(("Gate PASSED: " if ok else "Gate REFUSED: ") + "; ".join(reasons) + ".")
-    lines.append("Approve or reject with the version tag review=approved|rejected.")
+    lines.append(
+        f"Approve or reject with the version tag {REVIEW_TAG}={REVIEW_APPROVED}|{REVIEW_REJECTED}."
+    )
     return "\n".join(lines)

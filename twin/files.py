@@ -1,8 +1,15 @@
-"""Writing reference tables into the lake atomically (no Dagster imports)."""
+"""Writing files atomically: readers see the old file or the new one, never half of one (no Dagster).
+
+Every writer goes through a hidden temporary sibling (``temp_path_for``) and ``os.replace``; rename(2)
+swaps the directory entry in one step. ``durable=True`` also fsyncs the temporary file before the
+rename, so a crash right after it cannot leave the new name pointing at a file with holes; call
+``fsync_dir`` on the folder afterwards when the rename itself must survive a crash.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from pathlib import Path
 
@@ -23,6 +30,30 @@ def temp_path_for(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
 
 
+def fsync_file(path: Path) -> None:
+    """Flush a closed file's content to disk, so a rename that follows never exposes a hole."""
+    _fsync(path)
+
+
+def fsync_dir(folder: Path) -> None:
+    """Flush a folder's entries to disk, so a rename into it survives a crash."""
+    _fsync(folder)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _replace(tmp: Path, path: Path, *, durable: bool) -> None:
+    if durable:
+        fsync_file(tmp)
+    os.replace(tmp, path)
+
+
 def write_parquet_atomically(table: pa.Table, path: Path) -> None:
     """Write to a temporary name and rename into place, so readers never see half a file."""
     tmp = temp_path_for(path)
@@ -30,10 +61,18 @@ def write_parquet_atomically(table: pa.Table, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def write_text_atomically(path: Path, text: str) -> None:
+def write_text_atomically(path: Path, text: str, *, durable: bool = False) -> None:
+    """Write UTF-8 text to a temporary name and rename it into place."""
     tmp = temp_path_for(path)
     tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    _replace(tmp, path, durable=durable)
+
+
+def copy_file_atomically(source: Path, path: Path, *, durable: bool = False) -> None:
+    """Copy ``source`` to a temporary name next to ``path`` and rename it into place."""
+    tmp = temp_path_for(path)
+    shutil.copyfile(source, tmp)
+    _replace(tmp, path, durable=durable)
 
 
 def write_plant_tables(paths: TwinPaths, tables: dict[str, pd.DataFrame]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 
 import duckdb
 import pandas as pd
@@ -33,3 +34,9 @@ def read_table(paths: TwinPaths, table: str) -> pd.DataFrame:
     """A whole warehouse table (e.g. ``marts.fct_machine_hourly_features``) as a DataFrame."""
     with connect(paths) as connection:
         return connection.execute(f"select * from {table}").df()
+
+
+def read_publish_models(paths: TwinPaths, names: Iterable[str]) -> dict[str, pd.DataFrame]:
+    """The warehouse's ``publish.<name>`` models (the tables about to be published), by name."""
+    with connect(paths) as connection:
+        return {name: connection.execute(f"select * from publish.{name}").df() for name in names}

@@ -26,9 +26,11 @@ SHOWN_METRICS = (
 
 
 def training_metadata(result: RetrainResult) -> dict:
+    from ml.registry import gate_tag  # loaded already by the run that produced `result`
+
     metadata: dict = {
         "model_version": result.version or "none (fallback)",
-        "gate": "passed" if result.gate_passed else "refused",
+        "gate": gate_tag(result.gate_passed),
         "notes": "; ".join(result.notes) or "",
         "data_window": dg.MetadataValue.json(result.data_window),
     }

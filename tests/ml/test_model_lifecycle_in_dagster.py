@@ -12,7 +12,8 @@ from orchestration.defs.ml.assets import (
     failure_model_champion,
     machine_failure_risk_scores,
 )
-from orchestration.defs.ml.automation import apply_review_decision_job, model_review_sensor
+from orchestration.defs.ml.jobs import apply_review_decision_job
+from orchestration.defs.ml.sensors import model_review_sensor
 from orchestration.lib.resources import ModelRegistry, TwinHome
 from twin.paths import DEMO_PLANT, TwinPaths
 
@@ -109,7 +110,7 @@ def test_in_reviewer_mode_promotion_waits_for_an_approval_in_the_registry(tmp_pa
 
 
 def test_a_drifting_champion_triggers_a_retraining(tmp_path, twin) -> None:
-    from orchestration.defs.ml.automation import champion_drift_sensor
+    from orchestration.defs.ml.sensors import champion_drift_sensor
 
     registry = _registry(tmp_path)
     with dg.instance_for_test() as instance:

@@ -9,6 +9,12 @@ import skops.io
 
 from ml import evaluate, plots
 from ml.registry import (
+    CHAMPION,
+    DAGSTER_RUN_ID_TAG,
+    REVIEW_APPROVED,
+    REVIEW_PENDING,
+    REVIEW_REJECTED,
+    REVIEW_TAG,
     TRUSTED_TYPES,
     FailureModelRegistry,
     UntrustedModelError,
@@ -64,12 +70,12 @@ def test_challenger_version_carries_run_metrics_tags_plots_and_description(
     mv = client.get_model_version(registry.model_name, first_version)
     assert registry.challenger_version() == first_version
     assert registry.champion_version() is None
-    assert mv.tags == {"dagster_run_id": "run-0001", "review": "pending"}
+    assert mv.tags == {DAGSTER_RUN_ID_TAG: "run-0001", REVIEW_TAG: REVIEW_PENDING}
     assert "Gate PASSED" in mv.description
     assert "event_recall" in mv.description
     assert "first model" in mv.description
     run = client.get_run(mv.run_id)
-    assert run.data.tags["dagster_run_id"] == "run-0001"
+    assert run.data.tags[DAGSTER_RUN_ID_TAG] == "run-0001"
     assert run.data.metrics["event_recall"] == pytest.approx(evaluation.metrics["event_recall"])
     assert run.data.params["horizon_h"] == "72.0"
     assert "data.t_split" in run.data.params
@@ -115,15 +121,15 @@ def test_a_file_with_an_undeclared_type_is_never_loaded(tmp_path) -> None:
 
 def test_review_primitives(registry, first_version) -> None:
     assert registry.versions_awaiting_review() == [first_version]
-    registry.set_review(first_version, "approved", reviewer="maintenance.lead")
-    assert registry.review(first_version) == "approved"
+    registry.set_review(first_version, REVIEW_APPROVED, reviewer="maintenance.lead")
+    assert registry.review(first_version) == REVIEW_APPROVED
     assert registry.versions_awaiting_review() == []
-    with pytest.raises(ValueError, match="approved"):
+    with pytest.raises(ValueError, match=REVIEW_APPROVED):
         registry.set_review(first_version, "maybe")
 
 
 def test_champion_is_loaded_from_the_registry_and_scores(registry, first_version, trained) -> None:
-    with pytest.raises(LookupError, match="champion"):
+    with pytest.raises(LookupError, match=CHAMPION):
         registry.load_champion()
     registry.promote(first_version)
     model, version = registry.load_champion()
@@ -156,5 +162,5 @@ def test_second_training_is_gated_against_the_champion_on_the_same_data(
     assert registry.champion_version() == first_version  # refused: champion stays
     assert "Gate REFUSED" in registry.client.get_model_version(registry.model_name, v2).description
     assert registry.versions_awaiting_review() == [v2]
-    registry.set_review(v2, "rejected")
-    assert registry.review(v2) == "rejected"
+    registry.set_review(v2, REVIEW_REJECTED)
+    assert registry.review(v2) == REVIEW_REJECTED

@@ -33,6 +33,7 @@ from twin.ingest.sources import SPECS, SourceSpec
 from twin.ingest.stats import clean_stats, exact_checks
 from twin.paths import TwinPaths
 from twin.plant.model import Plant
+from twin.sql import quote_identifier, quote_string
 
 __all__ = ["BatchOutcome", "ensure_lake", "load_batch", "read_audit"]
 
@@ -51,10 +52,6 @@ class BatchOutcome:
     audit: dict
     contract: SuiteOutcome | None
     completeness: CompletenessOutcome | None
-
-
-def _sql_str(text: object) -> str:
-    return "'" + str(text).replace("'", "''") + "'"
 
 
 def _connect(work: Path) -> duckdb.DuckDBPyConnection:
@@ -146,7 +143,7 @@ def _load(
         register_references(con, plant)
         con.execute(
             f"CREATE TEMP {_checked_kind(opened.fmt)} checked AS "
-            f"{checked_sql(spec, opened.types, f'TIMESTAMP {_sql_str(cutoff)}')}"
+            f"{checked_sql(spec, opened.types, f'TIMESTAMP {quote_string(cutoff)}')}"
         )
         keys_proven = flag_rows(con, spec)
     except BadFile as exc:
@@ -160,15 +157,15 @@ def _load(
     # batch_id is one value on every row: as a one-value ENUM the Parquet writer emits its
     # dictionary page directly instead of hashing 3.6 M copies of a 64-character string (0.3 CPU-s
     # per hour of historian data). The file stores a plain string column, as the lake schema says.
-    con.execute(f"CREATE TYPE batch_id AS ENUM ({_sql_str(batch.batch_id)})")
+    con.execute(f"CREATE TYPE batch_id AS ENUM ({quote_string(batch.batch_id)})")
     clean = work / "clean.parquet"
-    cols = ", ".join(f'"{c}"' for c in spec.names)
+    cols = ", ".join(map(quote_identifier, spec.names))
     any_rejected = con.execute("SELECT count(*) FROM rejected").fetchall()[0][0] > 0
     skip = "AND rn NOT IN (SELECT rn FROM rejected)" if any_rejected else ""
     rows_loaded = con.execute(
-        f"""COPY (SELECT {cols}, {_sql_str(batch.batch_id)}::batch_id AS batch_id, TIMESTAMP {_sql_str(loaded_at)} AS loaded_at
+        f"""COPY (SELECT {cols}, {quote_string(batch.batch_id)}::batch_id AS batch_id, TIMESTAMP {quote_string(loaded_at)} AS loaded_at
             FROM checked WHERE reason IS NULL {skip})
-        TO {_sql_str(clean)} (FORMAT parquet, {CLEAN_PARQUET})"""
+        TO {quote_string(clean)} (FORMAT parquet, {CLEAN_PARQUET})"""
     ).fetchall()[0][0]
     reason_counts = Counter(
         dict(con.execute("SELECT reason, count(*) FROM rejected GROUP BY reason").fetchall())
@@ -239,14 +236,14 @@ def _validate(
     stats: dict,
 ) -> SuiteOutcome:
     """GX on the clean rows (all of them, or a key-hash sample plus exact whole-batch checks)."""
-    source = f"read_parquet({_sql_str(clean)})"
+    source = f"read_parquet({quote_string(clean)})"
     sampled = rows_loaded > GX_FULL_ROWS
     where, scope = "", "all rows"
     if sampled:
         # Sampling by a hash of the key keeps every copy of a key together: a duplicate key inside
         # the sample is still seen. Deterministic: the same batch always yields the same sample.
         modulus = math.ceil(rows_loaded / GX_SAMPLE_ROWS)
-        key = ", ".join(f'c."{k}"' for k in spec.key)
+        key = ", ".join(f"c.{quote_identifier(k)}" for k in spec.key)
         where = f"WHERE hash({key}) % {modulus} = 0"
         scope = (
             f"key-hash sample (hash({', '.join(spec.key)}) % {modulus} = 0) of {rows_loaded} rows, "
@@ -284,9 +281,9 @@ def _publish(
     if rows_rejected:
         staged = work / "rejects.parquet"
         con.execute(
-            f"""COPY (SELECT {_sql_str(batch.batch_id)} AS batch_id, {_sql_str(batch.source)} AS source,
+            f"""COPY (SELECT {quote_string(batch.batch_id)} AS batch_id, {quote_string(batch.source)} AS source,
                        rn::BIGINT AS row_number, reason, record::VARCHAR AS record
-                FROM rejected ORDER BY rn) TO {_sql_str(staged)} (FORMAT parquet)"""
+                FROM rejected ORDER BY rn) TO {quote_string(staged)} (FORMAT parquet)"""
         )
         reject_target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staged, reject_target)

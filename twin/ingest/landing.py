@@ -9,12 +9,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from twin.files import temp_path_for
+from twin.files import copy_file_atomically
 from twin.paths import SOURCES, TwinPaths
 
 _SEP = "__"  # archive/<source>/<batch_id>__<original name>
@@ -118,10 +117,7 @@ def claim_landed_files(paths: TwinPaths, sources: tuple[str, ...] = SOURCES) -> 
 def quarantine(paths: TwinPaths, batch: LandedBatch, reason: str) -> Path:
     """Copy the archived file to quarantine/<source>/ with a ``.reason.txt`` next to it."""
     target = paths.quarantine / batch.source / batch.archived.name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_path_for(target)
-    shutil.copyfile(batch.archived, tmp)
-    os.replace(tmp, target)
+    copy_file_atomically(batch.archived, target)
     note = target.with_name(f"{target.name}.reason.txt")
     note.write_text(reason.rstrip() + "\n", encoding="utf-8")
     return target

@@ -15,34 +15,20 @@ from pathlib import Path
 
 import duckdb
 
+from data_contracts.duckdb_types import FLOAT_TYPES, INTEGER_TYPES, TIMESTAMP_TYPES
 from twin.ingest.sources import SourceSpec
+from twin.sql import quote_identifier, quote_string
 
 _HEADER_PEEK = 64 * 1024  # a header longer than 64 KiB is not a header of these sources
 
 # DuckDB types a Parquet column may carry for each logical kind; anything else is a schema error.
-_INTEGERS = {
-    "TINYINT",
-    "SMALLINT",
-    "INTEGER",
-    "BIGINT",
-    "UTINYINT",
-    "USMALLINT",
-    "UINTEGER",
-    "UBIGINT",
-}
-_TIMESTAMPS = {
-    "TIMESTAMP",
-    "TIMESTAMP WITH TIME ZONE",
-    "TIMESTAMP_NS",
-    "TIMESTAMP_MS",
-    "TIMESTAMP_S",
-}
-_ALLOWED: dict[str, set[str]] = {
-    "text": {"VARCHAR"},
-    "code": {"VARCHAR"},
-    "timestamp": _TIMESTAMPS | {"VARCHAR"},
-    "double": {"DOUBLE", "FLOAT"} | _INTEGERS,
-    "count": _INTEGERS,
+# Zoned timestamps are accepted: the row rules convert them to naive UTC (twin/ingest/row_rules.py).
+_ALLOWED: dict[str, frozenset[str]] = {
+    "text": frozenset({"VARCHAR"}),
+    "code": frozenset({"VARCHAR"}),
+    "timestamp": TIMESTAMP_TYPES | {"VARCHAR"},
+    "double": FLOAT_TYPES | INTEGER_TYPES,
+    "count": INTEGER_TYPES,
 }
 _CSV_ERRORS = {
     "MISSING COLUMNS": "malformed row: missing fields",
@@ -66,10 +52,6 @@ class Opened:
     fmt: str  # "csv" or "parquet"
     types: dict[str, str]  # column → DuckDB type of the raw relation
     rows_in: int
-
-
-def _sql_str(text: str | Path) -> str:
-    return "'" + str(text).replace("'", "''") + "'"
 
 
 def detect_format(path: Path) -> str:
@@ -120,10 +102,10 @@ def _read_header(path: Path) -> list[str]:
 def _open_csv(con: duckdb.DuckDBPyConnection, path: Path, spec: SourceSpec) -> Opened:
     header = _read_header(path)
     _check_columns(header, spec, "header")
-    columns = "{" + ", ".join(f"{_sql_str(c)}: 'VARCHAR'" for c in header) + "}"
+    columns = "{" + ", ".join(f"{quote_string(c)}: 'VARCHAR'" for c in header) + "}"
     # Explicit dialect: sniffing 3.6 M rows costs time and can guess wrong on a tiny file.
     reader = (
-        f"read_csv({_sql_str(path)}, header=true, auto_detect=false, columns={columns}, delim=',', "
+        f"read_csv({quote_string(path)}, header=true, auto_detect=false, columns={columns}, delim=',', "
         "quote='\"', escape='\"', store_rejects=true, rejects_scan='csv_scan', "
         "rejects_table='csv_errors')"
     )
@@ -138,7 +120,7 @@ def _open_csv(con: duckdb.DuckDBPyConnection, path: Path, spec: SourceSpec) -> O
     con.execute(
         f"""CREATE TEMP TABLE structural_rejects AS
         SELECT (line - 1)::BIGINT AS rn,
-               CASE {" ".join(f"WHEN min(error_type) = {_sql_str(k)} THEN {_sql_str(v)}" for k, v in _CSV_ERRORS.items())}
+               CASE {" ".join(f"WHEN min(error_type) = {quote_string(k)} THEN {quote_string(v)}" for k, v in _CSV_ERRORS.items())}
                     ELSE 'malformed row: ' || lower(min(error_type)::VARCHAR) END AS reason,
                to_json({{'line': min(csv_line)}}) AS record
         FROM csv_errors GROUP BY line"""
@@ -149,7 +131,7 @@ def _open_csv(con: duckdb.DuckDBPyConnection, path: Path, spec: SourceSpec) -> O
         SELECT rn - row_number() OVER (ORDER BY rn) AS good_before, row_number() OVER (ORDER BY rn) AS skipped
         FROM structural_rejects"""
     )
-    select = ", ".join(f'p."{c}"' for c in spec.names)
+    select = ", ".join(f"p.{quote_identifier(c)}" for c in spec.names)
     if con.execute("SELECT count(*) FROM gaps").fetchall()[0][0] == 0:
         con.execute(f"CREATE TEMP VIEW raw AS SELECT p.k AS rn, {select} FROM parsed p")
     else:
@@ -168,7 +150,7 @@ def _open_csv(con: duckdb.DuckDBPyConnection, path: Path, spec: SourceSpec) -> O
         # short); the missing line end is the only trace, so that row is rejected, not trusted.
         con.execute(
             f"""INSERT INTO structural_rejects
-            SELECT {rows_in}, {_sql_str(TRUNCATED)}, to_json(r) FROM raw r WHERE rn = {rows_in}"""
+            SELECT {rows_in}, {quote_string(TRUNCATED)}, to_json(r) FROM raw r WHERE rn = {rows_in}"""
         )
     return Opened("csv", dict.fromkeys(spec.names, "VARCHAR"), rows_in)
 
@@ -180,11 +162,13 @@ def _ends_with_newline(path: Path) -> bool:
 
 
 def _open_parquet(con: duckdb.DuckDBPyConnection, path: Path, spec: SourceSpec) -> Opened:
-    reader = f"read_parquet({_sql_str(path)}, file_row_number=true)"
+    reader = f"read_parquet({quote_string(path)}, file_row_number=true)"
     try:
-        described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({_sql_str(path)})").fetchall()
+        described = con.execute(
+            f"DESCRIBE SELECT * FROM read_parquet({quote_string(path)})"
+        ).fetchall()
         rows_in = con.execute(
-            f"SELECT sum(num_rows) FROM parquet_file_metadata({_sql_str(path)})"
+            f"SELECT sum(num_rows) FROM parquet_file_metadata({quote_string(path)})"
         ).fetchall()[0][0]
     except duckdb.Error as exc:
         raise BadFile(f"unreadable Parquet: {str(exc).splitlines()[0]}") from None
@@ -197,7 +181,7 @@ def _open_parquet(con: duckdb.DuckDBPyConnection, path: Path, spec: SourceSpec) 
     ]
     if wrong:
         raise BadFile("wrong Parquet types: " + "; ".join(wrong))
-    select = ", ".join(f'"{c}"' for c in spec.names)
+    select = ", ".join(map(quote_identifier, spec.names))
     con.execute(f"CREATE TEMP VIEW raw AS SELECT file_row_number + 1 AS rn, {select} FROM {reader}")
     con.execute("CREATE TEMP TABLE structural_rejects (rn BIGINT, reason VARCHAR, record VARCHAR)")
     return Opened("parquet", {c: types[c] for c in spec.names}, int(rows_in or 0))

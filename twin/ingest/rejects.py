@@ -21,20 +21,17 @@ import numpy as np
 
 from twin.ingest.row_rules import idx_column
 from twin.ingest.sources import SourceSpec
+from twin.sql import quote_identifier
 
 STREAM_ROWS = 1 << 20  # rows per Arrow batch of the ordered pass (~20 MB: rn, id, timestamp)
 MIN_RUN_LENGTH = 4  # give up on the proof when runs average fewer rows than this...
 MIN_RUNS_CAP = 10_000  # ...and there are more runs than this (small files always try)
 
 
-def _q(name: str) -> str:
-    return f'"{name}"'
-
-
 def key_sql(spec: SourceSpec, alias: str = "") -> list[str]:
     """Key columns of ``checked`` to group by: reference ids as their integer number."""
     prefix = f"{alias}." if alias else ""
-    return [prefix + _q(idx_column(k) if spec.column(k).ref else k) for k in spec.key]
+    return [prefix + quote_identifier(idx_column(k) if spec.column(k).ref else k) for k in spec.key]
 
 
 def ordered_key(spec: SourceSpec) -> bool:
@@ -130,8 +127,11 @@ def flag_rows(
 def collect_rejects(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> None:
     """``rejected`` (rn, reason, record): structural, rule and duplicate rejects, one row each."""
     others = [c for c in spec.names if c not in spec.key]
-    same = " AND ".join(f'd."{c}" IS NOT DISTINCT FROM f."{c}"' for c in others) or "true"
-    raw_cols = ", ".join(f'"{c}" := r."{c}"' for c in spec.names)
+    same = (
+        " AND ".join(f"d.{c} IS NOT DISTINCT FROM f.{c}" for c in map(quote_identifier, others))
+        or "true"
+    )
+    raw_cols = ", ".join(f"{c} := r.{c}" for c in map(quote_identifier, spec.names))
     con.execute(
         """CREATE TEMP TABLE rejected AS
         SELECT rn, reason, record FROM structural_rejects

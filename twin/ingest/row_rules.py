@@ -15,6 +15,7 @@ import pandas as pd
 
 from twin.ingest.sources import SourceSpec
 from twin.plant.model import Plant
+from twin.sql import quote_identifier, quote_string
 
 FUTURE_SLACK_MIN = 5  # a timestamp more than 5 minutes past load time is in the future (README)
 
@@ -47,16 +48,8 @@ def register_references(con: duckdb.DuckDBPyConnection, plant: Plant) -> None:
         con.unregister(f"_{name}")
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _q(name: str) -> str:
-    return f'"{name}"'
-
-
 def _typed(name: str, kind: str, raw_type: str) -> str:
-    col = f"r.{_q(name)}"
+    col = f"r.{quote_identifier(name)}"
     if raw_type == "VARCHAR":
         text = col  # already NULLIF(trim(field), ''): see _trimmed
         return {
@@ -85,7 +78,7 @@ def idx_column(name: str) -> str:
 
 
 def _raw(name: str) -> str:
-    return _q(f"raw__{name}")
+    return quote_identifier(f"raw__{name}")
 
 
 def _blank(name: str) -> str:
@@ -96,8 +89,8 @@ def _blank(name: str) -> str:
 def _trimmed(name: str, raw_type: str) -> str:
     """Each text field is trimmed once, here: trim() costs ~0.2 s per 3.6 M strings, and the rules
     used to call it up to three times per field (typing, 'missing', 'not typed')."""
-    col = f"x.{_q(name)}"
-    return f"NULLIF(trim({col}), '') AS {_q(name)}" if raw_type == "VARCHAR" else col
+    col = f"x.{quote_identifier(name)}"
+    return f"NULLIF(trim({col}), '') AS {quote_identifier(name)}" if raw_type == "VARCHAR" else col
 
 
 def checked_sql(spec: SourceSpec, types: dict[str, str], cutoff_sql: str) -> str:
@@ -109,7 +102,7 @@ def checked_sql(spec: SourceSpec, types: dict[str, str], cutoff_sql: str) -> str
     typed = {c.name: _typed(c.name, c.kind, types[c.name]) for c in spec.columns}
     whens: list[tuple[str, str]] = []
     for c in spec.columns:
-        value = f"t.{_q(c.name)}"
+        value = f"t.{quote_identifier(c.name)}"
         if c.required:
             whens.append((_blank(c.name), f"missing {c.name}"))
         invalid = f"{value} IS NULL"
@@ -122,9 +115,9 @@ def checked_sql(spec: SourceSpec, types: dict[str, str], cutoff_sql: str) -> str
             )
         )
     for c in spec.columns:
-        value = f"t.{_q(c.name)}"
+        value = f"t.{quote_identifier(c.name)}"
         if c.codes:
-            allowed = ", ".join(f"'{code}'" for code in c.codes)
+            allowed = ", ".join(map(quote_string, c.codes))
             whens.append(
                 (f"{value} NOT IN ({allowed})", f"{c.name} not one of {'/'.join(c.codes)}")
             )
@@ -137,12 +130,14 @@ def checked_sql(spec: SourceSpec, types: dict[str, str], cutoff_sql: str) -> str
         if c.ref:
             table = f"ref_{c.ref}"
             key = "tag" if c.ref == "tag" else f"{c.ref}_id"
-            joins.append(f"LEFT JOIN {table} ON {table}.{key} = t.{_q(c.name)}")
-            ids.append(f"{table}.idx AS {_q(idx_column(c.name))}")
+            joins.append(f"LEFT JOIN {table} ON {table}.{key} = t.{quote_identifier(c.name)}")
+            ids.append(f"{table}.idx AS {quote_identifier(idx_column(c.name))}")
             whens.append((f"{table}.{key} IS NULL", f"unknown {c.name}"))
     for c in spec.columns:
         if c.kind == "timestamp":
-            whens.append((f"t.{_q(c.name)} > {cutoff_sql}", f"{c.name} is in the future"))
+            whens.append(
+                (f"t.{quote_identifier(c.name)} > {cutoff_sql}", f"{c.name} is in the future")
+            )
     if any(c.ref == "tag" for c in spec.columns):
         # Out-of-range readings are rejected, not clipped (README): clipping would invent values.
         whens.append(
@@ -150,17 +145,22 @@ def checked_sql(spec: SourceSpec, types: dict[str, str], cutoff_sql: str) -> str
         )
     if spec.interval:
         start, end = spec.interval
-        whens.append((f"t.{_q(end)} <= t.{_q(start)}", f"{end} is not after {start}"))
-    case = "CASE " + " ".join(f"WHEN {w} THEN {_literal(r)}" for w, r in whens) + " END"
+        whens.append(
+            (
+                f"t.{quote_identifier(end)} <= t.{quote_identifier(start)}",
+                f"{end} is not after {start}",
+            )
+        )
+    case = "CASE " + " ".join(f"WHEN {w} THEN {quote_string(r)}" for w, r in whens) + " END"
     inner = ", ".join(
-        [f"{expr} AS {_q(name)}" for name, expr in typed.items()]
-        + [f"r.{_q(name)} AS {_raw(name)}" for name in typed]
+        [f"{expr} AS {quote_identifier(name)}" for name, expr in typed.items()]
+        + [f"r.{quote_identifier(name)} AS {_raw(name)}" for name in typed]
     )
     # Counts were typed as DOUBLE to catch fractions; rejected rows may hold NaN, hence try_cast.
     outer = ", ".join(
-        f"try_cast(t.{_q(c.name)} AS BIGINT) AS {_q(c.name)}"
+        f"try_cast(t.{quote_identifier(c.name)} AS BIGINT) AS {quote_identifier(c.name)}"
         if c.kind == "count"
-        else f"t.{_q(c.name)}"
+        else f"t.{quote_identifier(c.name)}"
         for c in spec.columns
     )
     outer = ", ".join([outer, *ids])

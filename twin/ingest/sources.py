@@ -11,6 +11,8 @@ from typing import Literal
 
 import pyarrow as pa
 
+from data_contracts.duckdb_types import arrow_type
+
 Kind = Literal["text", "code", "timestamp", "double", "count"]
 Ref = Literal["tag", "machine", "product"]
 
@@ -97,13 +99,7 @@ SPECS: dict[str, SourceSpec] = {
     ),
 }
 
-_ARROW: dict[str, pa.DataType] = {
-    "text": pa.string(),
-    "code": pa.string(),
-    "timestamp": pa.timestamp("us"),
-    "double": pa.float64(),
-    "count": pa.int64(),
-}
+# The contract type of each kind (data_contracts/ingested/*.yml); its Arrow type is the lake's.
 DUCKDB_TYPES: dict[str, str] = {
     "text": "VARCHAR",
     "code": "VARCHAR",
@@ -115,7 +111,7 @@ DUCKDB_TYPES: dict[str, str] = {
 
 def lake_schema(source: str) -> pa.Schema:
     """The bronze table schema: the source's typed columns plus lineage (naive-UTC timestamps)."""
-    fields = [pa.field(c.name, _ARROW[c.kind]) for c in SPECS[source].columns]
+    fields = [pa.field(c.name, arrow_type(DUCKDB_TYPES[c.kind])) for c in SPECS[source].columns]
     fields += [pa.field("batch_id", pa.string()), pa.field("loaded_at", pa.timestamp("us"))]
     return pa.schema(fields)
 

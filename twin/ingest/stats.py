@@ -15,23 +15,20 @@ import duckdb
 from data_contracts import validation
 from twin.ingest.sources import SourceSpec
 from twin.plant.model import Plant
-
-
-def _sql_str(text: object) -> str:
-    return "'" + str(text).replace("'", "''") + "'"
+from twin.sql import quote_identifier, quote_string
 
 
 def clean_stats(con: duckdb.DuckDBPyConnection, clean: Path, spec: SourceSpec) -> dict:
     """Time span of the loaded rows and, for historian, per-tag counts and ranges (one scan)."""
-    ts_cols = [c.name for c in spec.columns if c.kind == "timestamp"]
-    first = "least(" + ", ".join(f'min("{c}")' for c in ts_cols) + ")"
-    last = "greatest(" + ", ".join(f'max("{c}")' for c in ts_cols) + ")"
+    ts_cols = [quote_identifier(c.name) for c in spec.columns if c.kind == "timestamp"]
+    first = "least(" + ", ".join(f"min({c})" for c in ts_cols) + ")"
+    last = "greatest(" + ", ".join(f"max({c})" for c in ts_cols) + ")"
     stats: dict = {}
     if spec.name == "historian":
         rows = con.execute(
             f"""SELECT tag, count(*) FILTER (WHERE quality = 'GOOD'), min(value), max(value), min(ts), max(ts),
                        count(*) FILTER (WHERE ts IS NULL OR value IS NULL OR quality IS NULL)
-                FROM read_parquet({_sql_str(clean)}) GROUP BY tag"""
+                FROM read_parquet({quote_string(clean)}) GROUP BY tag"""
         ).fetchall()
         stats["per_tag"] = rows
         stats["good_by_tag"] = {r[0]: r[1] for r in rows}
@@ -39,7 +36,7 @@ def clean_stats(con: duckdb.DuckDBPyConnection, clean: Path, spec: SourceSpec) -
         stats["last_ts"] = max((r[5] for r in rows), default=None)
     else:
         stats["first_ts"], stats["last_ts"] = con.execute(
-            f"SELECT {first}, {last} FROM read_parquet({_sql_str(clean)})"
+            f"SELECT {first}, {last} FROM read_parquet({quote_string(clean)})"
         ).fetchall()[0]
     return stats
 
@@ -78,9 +75,9 @@ def exact_checks(
     # key (bronze_rejects); otherwise counted here over the whole clean file.
     repeated = 0
     if not stats.get("keys_proven"):
-        key = ", ".join(f'"{k}"' for k in spec.key)
+        key = ", ".join(map(quote_identifier, spec.key))
         repeated = con.execute(
-            f"SELECT count(*) FROM (SELECT 1 FROM read_parquet({_sql_str(clean)}) "
+            f"SELECT count(*) FROM (SELECT 1 FROM read_parquet({quote_string(clean)}) "
             f"GROUP BY {key} HAVING count(*) > 1)"
         ).fetchall()[0][0]
     exact.check("unique_key", repeated == 0, f"{repeated} keys repeated")

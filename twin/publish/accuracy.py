@@ -34,9 +34,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from data_contracts import load_published_contract
+from data_contracts.duckdb_types import arrow_field
 from twin.paths import TwinPaths
 from twin.plant.timezone import plant_timezone
-from twin.publish.inputs import arrow_type
 from twin.publish.versions import MANIFEST_NAME, list_versions
 
 CONTRACT = "capacity_forecast_accuracy"
@@ -278,12 +278,7 @@ def to_contract_table(accuracy: pd.DataFrame) -> pa.Table:
         raise ValueError(
             f"{CONTRACT}: columns {list(accuracy.columns)} != contract {list(columns)}"
         )
-    schema = pa.schema(
-        [
-            pa.field(name, arrow_type(spec["type"]), nullable=not spec.get("required"))
-            for name, spec in columns.items()
-        ]
-    )
+    schema = pa.schema([arrow_field(name, spec) for name, spec in columns.items()])
     nulls = [c for c, s in columns.items() if s.get("required") and accuracy[c].isna().any()]
     if nulls:
         raise ValueError(f"{CONTRACT}: nulls in required column(s) {nulls}")

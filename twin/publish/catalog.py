@@ -9,14 +9,15 @@ fresh connection to a new file and closed (checkpointed, no WAL left) before any
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from data_contracts import load_published_contract
+from twin.files import fsync_file
 from twin.publish.connectors import VIEWS
+from twin.sql import quote_identifier, quote_string
 
 if TYPE_CHECKING:
     import duckdb
@@ -44,19 +45,12 @@ class PublishedObject:
         }
 
 
-def fsync_file(path: Path) -> None:
-    """Flush a closed file's content to disk, so a rename that follows never exposes a hole."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def view_failures(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
     """Columns and types of a connector view against its contract (exact names, order and types)."""
     contract = load_published_contract(name)
-    have = [(r[0], r[1].lower()) for r in con.execute(f'describe "{name}"').fetchall()]
+    have = [
+        (r[0], r[1].lower()) for r in con.execute(f"describe {quote_identifier(name)}").fetchall()
+    ]
     want = [(c, spec["type"].lower()) for c, spec in contract["columns"].items()]
     return [] if have == want else [f"view {name}: columns {have}, contract says {want}"]
 
@@ -88,16 +82,16 @@ def write_version(
     try:
         for name, table in tables.items():
             con.register("incoming", table)
-            con.execute(f'create table "{name}" as select * from incoming')
+            con.execute(f"create table {quote_identifier(name)} as select * from incoming")
             con.unregister("incoming")
         failures: list[str] = []
         for name, sql in VIEWS.items():
-            con.execute(f'create view "{name}" as {sql}')
+            view = quote_identifier(name)
+            con.execute(f"create view {view} as {sql}")
             failures += view_failures(con, name)
-            rows = con.execute(f'select count(*) from "{name}"').fetchone()[0]
-            con.execute(
-                f"copy (select * from \"{name}\") to '{folder / name}.parquet' (format parquet)"
-            )
+            rows = con.execute(f"select count(*) from {view}").fetchone()[0]
+            parquet_file = quote_string(folder / f"{name}.parquet")
+            con.execute(f"copy (select * from {view}) to {parquet_file} (format parquet)")
             version = str(load_published_contract(name)["version"])
             parquet = f"{relative_folder}/{name}.parquet"
             objects.append(PublishedObject(name, "view", version, rows, parquet))

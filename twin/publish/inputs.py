@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from data_contracts import load_published_contract
+from data_contracts.duckdb_types import arrow_field, arrow_type
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -68,33 +69,13 @@ INPUTS: tuple[PublishInput, ...] = (
 )
 
 
-def arrow_type(duckdb_type: str) -> pa.DataType:
-    """The Arrow type a contract's DuckDB type is written as (timestamps naive UTC, microseconds)."""
-    import pyarrow as pa
-
-    types = {
-        "varchar": pa.string(),
-        "double": pa.float64(),
-        "integer": pa.int32(),
-        "bigint": pa.int64(),
-        "date": pa.date32(),
-        "timestamp": pa.timestamp("us"),
-        "boolean": pa.bool_(),
-    }
-    return types[duckdb_type.lower()]
-
-
 def input_schema(name: str) -> pa.Schema:
     """The exact Parquet schema of lake input ``name`` (see INPUTS)."""
     import pyarrow as pa
 
     spec = next(i for i in INPUTS if i.name == name)
     columns = load_published_contract(spec.contract)["columns"]
-    fields = [
-        pa.field(column, arrow_type(c["type"]), nullable=not c.get("required", False))
-        for column, c in columns.items()
-        if column not in spec.drop
-    ]
+    fields = [arrow_field(column, c) for column, c in columns.items() if column not in spec.drop]
     fields += [pa.field(column, arrow_type(kind), nullable=False) for column, kind in spec.extra]
     return pa.schema(fields)
 

@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from data_contracts import PUBLISHED_TABLES, load_published_contract, load_suite
+from data_contracts.duckdb_types import (
+    FLOAT_TYPES,
+    INT64_INTEGER_TYPES,
+    INTEGER_TYPES,
+    NAIVE_TIMESTAMP_TYPES,
+)
 from data_contracts.validation import ExactChecks, SuiteOutcome, merge, run_suite
+from twin.sql import quote_identifier
 
 if TYPE_CHECKING:
     import duckdb
@@ -22,17 +29,16 @@ if TYPE_CHECKING:
 
 # DuckDB types a column may arrive in, per contract type. A frame from ``duckdb ... .df()`` turns
 # DATE into TIMESTAMP, and pandas may hold integers as floats: both are accepted when the values
-# convert without loss (checked on the data, below).
-_INTEGERS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"}
-_TIMESTAMPS = {"TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S"}
-_ACCEPTED: dict[str, set[str]] = {
-    "varchar": {"VARCHAR"},
-    "double": {"DOUBLE", "FLOAT", *_INTEGERS},
-    "integer": {*_INTEGERS, "DOUBLE", "FLOAT"},
-    "bigint": {*_INTEGERS, "UBIGINT", "DOUBLE", "FLOAT"},
-    "date": {"DATE", *_TIMESTAMPS},
-    "timestamp": _TIMESTAMPS,
-    "boolean": {"BOOLEAN"},
+# convert without loss (checked on the data, below). Only naive timestamps: the cast below would
+# read a zoned one in the session time zone. UBIGINT only where the contract says bigint.
+_ACCEPTED: dict[str, frozenset[str]] = {
+    "varchar": frozenset({"VARCHAR"}),
+    "double": FLOAT_TYPES | INT64_INTEGER_TYPES,
+    "integer": INT64_INTEGER_TYPES | FLOAT_TYPES,
+    "bigint": INTEGER_TYPES | FLOAT_TYPES,
+    "date": NAIVE_TIMESTAMP_TYPES | {"DATE"},
+    "timestamp": NAIVE_TIMESTAMP_TYPES,
+    "boolean": frozenset({"BOOLEAN"}),
 }
 
 
@@ -96,15 +102,13 @@ def _type_failures(con: duckdb.DuckDBPyConnection, contract: dict[str, Any]) -> 
         if have not in _ACCEPTED[want]:
             failures.append(f"column {column}: type {have}, contract says {want}")
             continue
-        lossy = None
-        if want == "date" and have in _TIMESTAMPS:
-            lossy = f"cast(cast({column} as date) as timestamp) != {column}"
-        elif want in {"integer", "bigint"} and have in {"DOUBLE", "FLOAT"}:
-            lossy = f"{column} != round({column})"
+        lossy, col = None, quote_identifier(column)
+        if want == "date" and have in NAIVE_TIMESTAMP_TYPES:
+            lossy = f"cast(cast({col} as date) as timestamp) != {col}"
+        elif want in {"integer", "bigint"} and have in FLOAT_TYPES:
+            lossy = f"{col} != round({col})"
         if lossy:
-            bad = con.execute(
-                f'select count(*) from incoming where "{column}" is not null and {lossy}'
-            )
+            bad = con.execute(f"select count(*) from incoming where {col} is not null and {lossy}")
             if (n := bad.fetchall()[0][0]) > 0:  # fetchall: fetchone leaves the result open
                 failures.append(
                     f"column {column}: {n} values do not convert to {want} without loss"
@@ -129,9 +133,9 @@ def _conform(
             "published_at": "$published_at",
             "model_version": "coalesce(model_version, $model_version)",
         }
-        expressions = {c: stamped.get(c, f'"{c}"') for c in contract["columns"]}
+        expressions = {c: stamped.get(c, quote_identifier(c)) for c in contract["columns"]}
         select = ", ".join(
-            f'cast({expressions[c]} as {spec["type"]}) as "{c}"'
+            f"cast({expressions[c]} as {spec['type']}) as {quote_identifier(c)}"
             for c, spec in contract["columns"].items()
         )
         params = {

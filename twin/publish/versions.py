@@ -8,8 +8,8 @@ Layout under ``$TWIN_HOME/published/``::
                                     manifest.json (this version's own manifest)
 
 Atomicity: a version is written into ``versions/.<id>.tmp/`` and renamed into place whole, so a
-listed version is always complete. The switch copies the version's closed catalog to
-``.catalog.<id>.tmp`` in the same folder, fsyncs it and ``os.replace``s it onto ``catalog.duckdb``:
+listed version is always complete. The switch copies the version's closed catalog to a hidden
+``.tmp`` file in the same folder, fsyncs it and ``os.replace``s it onto ``catalog.duckdb``:
 rename(2) swaps the directory entry in one step, so a reader opening the path gets either the old
 file or the new one, never a mix; a reader that already has the old file open keeps reading the old
 inode until it closes. ``manifest.json`` is replaced the same way right after the catalog, so it can
@@ -32,7 +32,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from twin.publish.catalog import CATALOG_NAME, fsync_file, write_version
+from twin.files import copy_file_atomically, fsync_dir, fsync_file, write_text_atomically
+from twin.publish.catalog import CATALOG_NAME, write_version
 from twin.publish.inputs import ensure_publish_inputs
 from twin.publish.publication import Publication
 from twin.publish.report.page import write_report
@@ -86,19 +87,8 @@ def _writer_lock(root: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _write_json_atomically(path: Path, payload: dict[str, Any], tmp_name: str) -> None:
-    tmp = path.parent / tmp_name
-    tmp.write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")
-    fsync_file(tmp)
-    os.replace(tmp, path)
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+def _json_text(payload: Mapping[str, Any]) -> str:
+    return json.dumps(payload, indent=2, default=str) + "\n"
 
 
 def read_manifest(paths: TwinPaths) -> dict[str, Any] | None:
@@ -218,13 +208,11 @@ def publish(paths: TwinPaths, tables: Mapping[str, Any], lineage: Mapping[str, A
                 "views": {o.name: o.to_dict() for o in objects if o.kind == "view"},
                 "checks": [c.to_dict() for c in checks],
             }
-            (staging / MANIFEST_NAME).write_text(
-                json.dumps(manifest, indent=2, default=str) + "\n", encoding="utf-8"
-            )
+            (staging / MANIFEST_NAME).write_text(_json_text(manifest), encoding="utf-8")
             fsync_file(staging / MANIFEST_NAME)
             # The whole folder appears at once: list_versions never sees a partial version.
             os.rename(staging, versions / publication_id)
-            _fsync_dir(versions)
+            fsync_dir(versions)
             for path in (versions / publication_id).iterdir():
                 path.chmod(0o444)  # immutable by convention; read-only makes accidents loud
         except BaseException:
@@ -250,10 +238,7 @@ def rollback(paths: TwinPaths, publication_id: str) -> Publication:
 def _switch(root: Path, publication_id: str, *, kind: str) -> dict[str, Any]:
     """Point catalog.duckdb and manifest.json at a complete version (caller holds the lock)."""
     version_dir = root / "versions" / publication_id
-    tmp = root / f".catalog.{publication_id}.tmp"
-    shutil.copyfile(version_dir / CATALOG_NAME, tmp)
-    fsync_file(tmp)
-    os.replace(tmp, root / CATALOG_NAME)
+    copy_file_atomically(version_dir / CATALOG_NAME, root / CATALOG_NAME, durable=True)
 
     previous = None
     try:
@@ -273,8 +258,8 @@ def _switch(root: Path, publication_id: str, *, kind: str) -> dict[str, Any]:
         "versions": _complete_versions(root),
         "history": history,
     }
-    _write_json_atomically(root / MANIFEST_NAME, live, f".manifest.{publication_id}.tmp")
-    _fsync_dir(root)
+    write_text_atomically(root / MANIFEST_NAME, _json_text(live), durable=True)
+    fsync_dir(root)
     return live
 
 

@@ -1,6 +1,6 @@
 """Simulation results to the published capacity tables: ``capacity_supply`` and ``constraint_map``.
 
-The engine runs on day buckets (site-local midnights, ``twin.simulation.line_params.day_edges``); week buckets
+The engine runs on day buckets (site-local midnights, ``twin.simulation.horizon.day_edges``); week buckets
 are sums of the days of one Monday-started calendar week, **per replication**, and the weekly
 quantiles are taken over those sums (a quantile of a sum is not the sum of quantiles).
 

@@ -17,12 +17,9 @@ import pandas as pd
 
 from twin.plant.calendar import day_window, local_date_of
 from twin.plant.model import Machine, Plant
+from twin.simulation.horizon import hours_from
 from twin.simulation.line_model import Interval
 from twin.simulation.scenarios import PmWindowMoved
-
-
-def _h(start: dt.datetime, t: dt.datetime) -> float:
-    return (t - start).total_seconds() / 3600
 
 
 def pm_windows(
@@ -39,7 +36,7 @@ def pm_windows(
     weekend = any(m.move_to == "weekend" for m in moves)
     out: list[Interval] = []
     for plan in machine.planned_maintenance:
-        anchor = _h(start, last_pm) if last_pm is not None else 0.0
+        anchor = hours_from(start, last_pm) if last_pm is not None else 0.0
         due = anchor + 24 * (plan.every_days + shift_days)
         prev = -math.inf
         while due < end_h:
@@ -64,7 +61,7 @@ def _saturday_06(plant: Plant, start: dt.datetime, due_h: float) -> float:
     before the horizon start."""
     day = local_date_of(plant, start + dt.timedelta(hours=due_h))
     saturday = day - dt.timedelta(days=(day.weekday() - 5) % 7)
-    at = _h(start, day_window(plant, saturday).start) + 6.0
+    at = hours_from(start, day_window(plant, saturday).start) + 6.0
     return at if at >= 0 else at + 7 * 24
 
 

@@ -15,21 +15,20 @@ GATE_CHECK = "failure_model_promotion_gate"
 CHAMPION = dg.AssetKey(["ml", "failure_model_champion"])
 
 
-class PromotionFloors(dg.Config):
+class PromotionFloorOverrides(dg.Config):
     """Per-run overrides of the gate's absolute floors (DESIGN §4), e.g. from the launchpad.
 
     Unset fields keep the configured value ($TWIN_ML_CONFIG, else event recall 0.80 at
     precision 0.50, no calibration floor).
     """
 
+    # Fields of ml.config.PromotionFloors, which holds the floors themselves.
     min_event_recall: float | None = None
     min_precision: float | None = None
     max_ece: float | None = None
 
     def model_config_for(self) -> FailureModelConfig:
-        base = load_config()
-        overrides = {k: v for k, v in self.model_dump().items() if v is not None}
-        return base.model_copy(update={"floors": base.floors.model_copy(update=overrides)})
+        return load_config().with_floor_overrides(**self.model_dump())
 
 
 @dg.asset(
@@ -50,7 +49,7 @@ class PromotionFloors(dg.Config):
 )
 def failure_model(
     context: dg.AssetExecutionContext,
-    config: PromotionFloors,
+    config: PromotionFloorOverrides,
     twin: TwinHome,
     model_registry: ModelRegistry,
 ) -> dg.MaterializeResult:
@@ -77,22 +76,17 @@ def failure_model_champion(
     context: dg.AssetExecutionContext, model_registry: ModelRegistry
 ) -> dg.MaterializeResult:
     """Promote the challenger that passed the gate to champion (or, in reviewer mode, leave it awaiting a reviewer)."""
-    registry = model_registry.registry()
-    challenger = registry.challenger_version()
-    if challenger is None:
-        return dg.MaterializeResult(metadata={"action": "none: no challenger registered"})
-    tags = registry.client.get_model_version(registry.model_name, challenger).tags
-    if tags.get("gate") != "passed":
-        return dg.MaterializeResult(
-            metadata={"action": f"none: challenger v{challenger} did not pass the gate"}
-        )
-    if model_registry.review_required and tags.get("review") != "approved":
-        return dg.MaterializeResult(
-            metadata={"action": f"awaiting review: tag v{challenger} review=approved in MLflow"}
-        )
-    registry.promote(challenger)
-    context.log.info(f"failure_model v{challenger} is now champion")
-    return dg.MaterializeResult(metadata={"action": "promoted", "champion_version": challenger})
+    from ml.registry import promote_challenger
+
+    outcome = promote_challenger(
+        model_registry.registry(), review_required=model_registry.review_required
+    )
+    if not outcome.promoted:
+        return dg.MaterializeResult(metadata={"action": outcome.description})
+    context.log.info(f"failure_model v{outcome.version} is now champion")
+    return dg.MaterializeResult(
+        metadata={"action": outcome.description, "champion_version": outcome.version}
+    )
 
 
 @dg.asset(

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from orchestration.defs.ml.automation import failure_model_retrain_job
+from orchestration.defs.ml import jobs
 from twin.plant.timezone import plant_timezone
 
 
@@ -11,7 +11,7 @@ def schedules() -> dg.Definitions:
     # Built when the code location loads: the plant's clock decides what "Monday 03:00" means.
     weekly = dg.ScheduleDefinition(
         name="weekly_failure_model_schedule",
-        job=failure_model_retrain_job,
+        job=jobs.failure_model_retrain_job,
         cron_schedule="0 3 * * 1",
         execution_timezone=plant_timezone(),
         default_status=dg.DefaultScheduleStatus.RUNNING,

@@ -1,54 +1,19 @@
-"""The planning tables: contract-checked (blocking), then published as a new immutable version."""
+"""The planning tables, published as a new immutable version once their contracts pass; the backtest."""
 
 import dagster as dg
 
-from orchestration.lib.conditions import check_with_its_asset, publish_after_new_capacity
+from data_contracts import PUBLISHED_TABLES
+from orchestration.lib.conditions import (
+    publish_after_new_capacity,
+    refresh_after_new_data,
+)
 from orchestration.lib.metadata_plots import publication_charts
 from orchestration.lib.resources import TwinHome
 from twin import warehouse
+from twin.files import write_parquet_atomically
+from twin.publish.accuracy import forecast_accuracy, summary, to_contract_table
 from twin.publish.lineage import publication_lineage
-from twin.publish.table_checks import check_table, provisional_stamp
-from twin.publish.versions import publish
-
-PUBLISHED_TABLES = ("capacity_supply", "machine_failure_risk", "kpi_daily", "constraint_map")
-
-
-def _read_tables(twin: TwinHome, names: tuple[str, ...] = PUBLISHED_TABLES) -> dict:
-    with warehouse.connect(twin.paths) as connection:
-        return {name: connection.execute(f"select * from publish.{name}").df() for name in names}
-
-
-def _contract_check(name: str) -> dg.AssetChecksDefinition:
-    """One blocking check per table, so it runs in whichever run rebuilt that table."""
-
-    @dg.asset_check(
-        asset=dg.AssetKey(["publish", name]),
-        name=f"{name}_contract",
-        blocking=True,
-        automation_condition=check_with_its_asset(),
-        description=f"{name} satisfies its published contract (data_contracts/published/{name}.yml); "
-        "while it fails, nothing is published and planners keep the previous version.",
-    )
-    def _check(twin: TwinHome) -> dg.AssetCheckResult:
-        _, check = check_table(name, _read_tables(twin, (name,))[name], provisional_stamp())
-        return dg.AssetCheckResult(
-            passed=check.passed,
-            severity=dg.AssetCheckSeverity.ERROR,
-            description="contract satisfied"
-            if check.passed
-            else "not published: " + "; ".join(check.failures[:5]),
-            metadata={
-                "contract_version": check.contract_version,
-                "rows": check.rows,
-                "expectations_evaluated": check.evaluated,
-                "failures": dg.MetadataValue.json(list(check.failures)),
-            },
-        )
-
-    return _check
-
-
-published_table_contracts = [_contract_check(name) for name in PUBLISHED_TABLES]
+from twin.publish.versions import publish, refresh_report
 
 
 @dg.asset(
@@ -67,7 +32,7 @@ published_table_contracts = [_contract_check(name) for name in PUBLISHED_TABLES]
 )
 def planning_tables(twin: TwinHome) -> dg.MaterializeResult:
     """A new immutable version of the capacity tables for SAP IBP, Kinaxis, o9 or any table reader; catalog.duckdb switches to it atomically."""
-    tables = _read_tables(twin)
+    tables = warehouse.read_publish_models(twin.paths, PUBLISHED_TABLES)
     publication = publish(twin.paths, tables, publication_lineage(twin.paths, tables))
     manifest = publication.manifest
     return dg.MaterializeResult(
@@ -79,3 +44,44 @@ def planning_tables(twin: TwinHome) -> dg.MaterializeResult:
             **{key: dg.MetadataValue.md(md) for key, md in publication_charts(tables).items()},
         }
     )
+
+
+ACTUALS = "marts.fct_line_kpis_daily"
+
+
+@dg.asset(
+    key=["published", "capacity_forecast_accuracy"],
+    group_name="publish",  # in publication_job by group: rebuilt after every publication
+    deps=[
+        dg.AssetKey(["marts", "fct_line_kpis_daily"]),
+        dg.AssetKey(["published", "planning_tables"]),
+    ],
+    kinds={"pandas", "parquet"},
+    owners=["team:capacity-planning"],
+    automation_condition=refresh_after_new_data(),
+)
+def capacity_forecast_accuracy(twin: TwinHome) -> dg.MaterializeResult:
+    """Published P10/P50/P90 per line and week against the actual good output once the week is complete (data_contracts/published/capacity_forecast_accuracy.yml)."""
+    actual = warehouse.read_table(twin.paths, ACTUALS)
+    accuracy = forecast_accuracy(
+        twin.paths,
+        actual[["line_id", "date", "good_qty"]],
+        timezone=twin.plant().site.timezone,
+    )
+    target = twin.paths.published / "capacity_forecast_accuracy.parquet"
+    write_parquet_atomically(to_contract_table(accuracy), target)
+    refresh_report(twin.paths)  # the planners' page shows this backtest, not the previous one
+    stats = summary(accuracy)
+    metadata: dict = {
+        "path": dg.MetadataValue.path(str(target)),
+        "line_weeks": stats["line_weeks"],
+    }
+    if stats["line_weeks"]:
+        metadata |= {
+            # shares, e.g. 0.04 = a mean absolute error of 4 % of the P50
+            "mean_abs_error_pct": stats["mean_abs_error_pct"],
+            "bias_pct": stats["bias_pct"],
+            "band_coverage": stats["band_coverage"],
+            "weeks": dg.MetadataValue.json(sorted({str(w) for w in accuracy["week_start"]})),
+        }
+    return dg.MaterializeResult(metadata=metadata)

@@ -18,7 +18,8 @@ from twin.simulation.capacity import (
     capacity_tables,
     simulate_lines,
 )
-from twin.simulation.line_params import Priors, build_line_params
+from twin.simulation.line_params import build_line_params
+from twin.simulation.machine_fit import Priors
 
 PRIORS = Priors(mtbf_h=20.0, mttr_h=1.5)  # ~2 failures per machine per week
 R = 40

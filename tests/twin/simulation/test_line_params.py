@@ -13,7 +13,9 @@ import pytest
 
 from tests.support.small_plant import BASE, PLANT, START, scenario
 from twin.simulation.line_model import Exponential, HazardThen, Weibull
-from twin.simulation.line_params import Priors, build_line_params, first_failure, fit_machines
+from twin.simulation.line_params import build_line_params
+from twin.simulation.machine_fit import Priors, fit_machines
+from twin.simulation.near_term_risk import first_failure
 from twin.simulation.scenarios import ScenarioError
 
 

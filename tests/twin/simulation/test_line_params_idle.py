@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from twin.plant.model import parse_plant
-from twin.simulation.line_params import Priors, build_line_params, fit_machines
+from twin.simulation.line_params import build_line_params
+from twin.simulation.machine_fit import Priors, fit_machines
 from twin.simulation.scenarios import Scenario
 
 PLANT = parse_plant(
