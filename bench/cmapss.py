@@ -5,8 +5,9 @@
 1. a fresh TWIN_HOME; ``bench.cmapss_plant`` writes the plant model, historian days and CMMS work orders;
 2. ``twin run`` with TWIN_PLANT at that plant (ingest → GX → dbt features → training, registry,
    gate → scoring → scenarios → publication), in a child process exactly as a user would run it;
-   the only differences from the demo are configuration: ``TWIN_EXTRA_FEATURE_SIGNALS`` (the plant's
-   signals that the default feature list lacks) and ``TWIN_ML_CONFIG`` (generic model knobs);
+   the only differences from the demo are configuration: ``TWIN_ML_CONFIG`` (generic model knobs) and
+   ``TWIN_SCENARIOS`` (a baseline only); the feature mart pivots the plant's own signals (ratio, flow,
+   enthalpy, ...) by itself;
 3. the scoring table ``lake/ml/machine_failure_risk.parquet`` at the test engines' last cycle is
    compared with ``RUL_FD001``: RMSE of ``hours_to_failure_p50`` (against the true RUL, as published,
    and against the RUL capped at 125), the Saxena/PHM08 score, and ROC-AUC of ``p_failure_72h``
@@ -160,7 +161,6 @@ def main(argv: list[str] | None = None) -> int:
         "TWIN_HOME": str(home),
         "TWIN_PLANT": str(out / "plant.yaml"),
         "DAGSTER_HOME": str(home / "dagster"),
-        "TWIN_EXTRA_FEATURE_SIGNALS": ",".join(cmapss_plant.FEATURE_SIGNALS),
         "TWIN_ML_CONFIG": str(out / "ml_config.yaml"),
         "TWIN_SCENARIOS": str(out / "scenarios"),
     }

@@ -82,7 +82,8 @@ DROPPED_SENSORS: dict[str, str] = {
     "s18": "Nf_dmd",
     "s19": "PCNfR_dmd",
 }
-# The signals the feature mart must pivot for these tags to become model features.
+# The signals these tags carry. The feature mart pivots every signal a plant declares, so nothing needs
+# to pass them on any more (TWIN_EXTRA_FEATURE_SIGNALS is gone); kept as the adapter's own check.
 FEATURE_SIGNALS: tuple[str, ...] = ("temperature", "pressure", "speed", "ratio", "flow", "enthalpy")
 COLUMNS = ["unit", "cycle"] + [f"setting_{i}" for i in (1, 2, 3)] + [f"s{i}" for i in range(1, 22)]
 

@@ -38,6 +38,8 @@ import yaml
 from mlflow import MlflowClient
 from mlflow.models import infer_signature
 
+from ml.config import PromotionFloors, load_config
+from ml.evaluate import should_promote
 from ml.train import FittedFailureModel
 
 MODEL_NAME = "failure_model"
@@ -51,12 +53,16 @@ DAGSTER_RUN_ID_TAG = "dagster_run_id"
 MODEL_KIND_TAG = "model_kind"
 GATE_TAG = "gate"  # the promotion gate's verdict: GATE_PASSED or GATE_REFUSED
 GATE_PASSED, GATE_REFUSED = "passed", "refused"
+# The champion the gate compared the version with when it was registered (GATE_NO_CHAMPION: none).
+GATE_CHAMPION_TAG = "gate_champion"
+GATE_NO_CHAMPION = "none"
 REVIEW_TAG = "review"  # REVIEW_PENDING until a reviewer sets one of REVIEW_DECISIONS
 REVIEW_PENDING = "pending"
 REVIEW_APPROVED, REVIEW_REJECTED = "approved", "rejected"
 REVIEW_DECISIONS = (REVIEW_APPROVED, REVIEW_REJECTED)
 REVIEWER_TAG = "reviewer"
 REVIEW_APPLIED_TAG = "review_applied"  # the decision that was acted on (so it is acted on once)
+REVIEW_OUTCOME_TAG = "review_outcome"  # why an approval did not make the version champion
 
 # Types skops does not trust by default that a FittedFailureModel contains (checked by a test against
 # skops.io.get_untrusted_types of a freshly trained model). Everything else (HistGradientBoosting*,
@@ -233,8 +239,13 @@ class FailureModelRegistry:
         return [(str(v.version), dict(v.tags)) for v in found]
 
     def record_gate(self, version: str, passed: bool) -> None:
-        """Tag the version with the promotion gate's verdict (GATE_PASSED / GATE_REFUSED)."""
+        """Tag the version with the promotion gate's verdict (GATE_PASSED / GATE_REFUSED) and the
+        champion it was judged against (GATE_CHAMPION_TAG; called right after the judgement)."""
+        champion = self.champion_version() or GATE_NO_CHAMPION
         self.client.set_model_version_tag(self.model_name, str(version), GATE_TAG, gate_tag(passed))
+        self.client.set_model_version_tag(
+            self.model_name, str(version), GATE_CHAMPION_TAG, champion
+        )
 
     def retire_challenger(self) -> None:
         """Remove alias ``challenger`` (the version itself stays in the registry)."""
@@ -243,6 +254,15 @@ class FailureModelRegistry:
     def mark_review_applied(self, version: str, decision: str) -> None:
         self.client.set_model_version_tag(
             self.model_name, str(version), REVIEW_APPLIED_TAG, decision
+        )
+
+    def refuse_approval(self, version: str, reason: str) -> None:
+        """Record why an approval did not make the version champion (tag and description)."""
+        self.client.set_model_version_tag(self.model_name, str(version), REVIEW_OUTCOME_TAG, reason)
+        current = self.client.get_model_version(self.model_name, str(version)).description or ""
+        note = f"Approval not applied: {reason}."
+        self.client.update_model_version(
+            self.model_name, str(version), description=f"{current}\n{note}".strip()
         )
 
     def versions_awaiting_review(self) -> list[str]:
@@ -369,19 +389,69 @@ def review_decisions_to_apply(registry: FailureModelRegistry) -> list[tuple[str,
     return out
 
 
-ReviewEffect = Literal["promoted", "challenger_retired", "recorded"]
+def unrecognised_review_values(registry: FailureModelRegistry) -> list[tuple[str, str]]:
+    """(version, value) of REVIEW_TAG values that are neither pending nor a decision: ignored."""
+    known = (REVIEW_PENDING, *REVIEW_DECISIONS)
+    return [
+        (version, tags[REVIEW_TAG])
+        for version, tags in registry.all_version_tags()
+        if REVIEW_TAG in tags and tags[REVIEW_TAG] not in known
+    ]
 
 
-def apply_review(registry: FailureModelRegistry, version: str, decision: str) -> ReviewEffect:
-    """Act on a reviewer's decision: an approved version becomes champion; a rejected challenger
-    loses alias ``challenger``. Either way the decision is recorded as REVIEW_APPLIED_TAG.
+ReviewEffect = Literal["promoted", "challenger_retired", "recorded", "refused", "ignored"]
 
-    Callers pass decisions from ``review_decisions_to_apply``; this does not re-check the gate.
+
+def approval_refusal(
+    registry: FailureModelRegistry, version: str, floors: PromotionFloors | None = None
+) -> str | None:
+    """Why an approved ``version`` may not replace the current champion now (None: it may).
+
+    The same rule as automatic promotion: the version must have passed the gate, and the gate must
+    hold against the *current* champion. When the gate already compared it with this champion (at
+    registration, like-for-like on its held-out data) its verdict stands; otherwise (an older version,
+    or a champion promoted since) ``should_promote`` is re-run on the two versions' held-out metrics.
     """
+    tags = registry.version_tags(version)
+    if not passed_gate(tags):
+        return f"v{version} did not pass the promotion gate"
+    champion = registry.champion_version()
+    if champion is None or champion == str(version) or tags.get(GATE_CHAMPION_TAG) == champion:
+        return None
+    floors = floors if floors is not None else load_config().floors
+    ok, reasons = should_promote(
+        registry.version_metrics(version), registry.version_metrics(champion), floors
+    )
+    if ok:
+        return None
+    return f"v{version} does not pass the gate against champion v{champion}: " + "; ".join(reasons)
+
+
+def apply_review(
+    registry: FailureModelRegistry,
+    version: str,
+    decision: str,
+    floors: PromotionFloors | None = None,
+) -> ReviewEffect:
+    """Act on a reviewer's decision, recorded as REVIEW_APPLIED_TAG so it is acted on once.
+
+    ``approved``: the version becomes champion if ``approval_refusal`` finds no reason against it
+    (the gate is re-checked against the current champion); otherwise the champion stays and the
+    reason goes on the version (REVIEW_OUTCOME_TAG and its description): effect ``refused``.
+    ``rejected``: a rejected challenger loses alias ``challenger``. Any other value is not a
+    decision: nothing changes (effect ``ignored``).
+    """
+    if decision not in REVIEW_DECISIONS:
+        return "ignored"
     effect: ReviewEffect = "recorded"
     if decision == REVIEW_APPROVED:
-        registry.promote(version)
-        effect = "promoted"
+        reason = approval_refusal(registry, version, floors)
+        if reason is None:
+            registry.promote(version)
+            effect = "promoted"
+        else:
+            registry.refuse_approval(version, reason)
+            effect = "refused"
     elif registry.challenger_version() == version:
         registry.retire_challenger()
         effect = "challenger_retired"

@@ -58,3 +58,36 @@ def mlflow_tracking_uri() -> str | None:
 def alert_webhook() -> str:
     """TWIN_ALERT_WEBHOOK: where failed runs are posted (a secret: never log it)."""
     return _text("TWIN_ALERT_WEBHOOK")
+
+
+def redact_url(url: str) -> str:
+    """``url`` reduced to scheme, host and port, for logs, messages and metadata.
+
+    Webhook URLs carry their token in the path (``https://hooks.slack.com/services/...``) and
+    database URLs their password in the user part (``postgresql://user:pass@db:5432/twin``):
+    neither may be shown. ``https://hooks.slack.com/services/T/B/x`` gives ``https://hooks.slack.com``,
+    ``postgresql://u:p@db:5432/x`` gives ``postgresql://db:5432``; text that is not a URL with a
+    scheme gives ``<redacted>`` (it may be a bare secret).
+    """
+    from urllib.parse import urlsplit
+
+    text = (url or "").strip()
+    if not text:
+        return ""
+    try:
+        parts = urlsplit(text)
+        scheme, host = parts.scheme.lower(), parts.hostname or ""
+    except ValueError:
+        return "<redacted>"
+    if not scheme or ("://" not in text):
+        return "<redacted>"
+    if "@" in text.split("://", 1)[1] and "@" not in parts.netloc and ":" in parts.netloc:
+        # user:pass with an unescaped / ? or # in the password: where the host starts is unknown
+        return f"{scheme}://<redacted>"
+    if ":" in host:  # IPv6
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:  # not a number: leave it out
+        port = None
+    return f"{scheme}://{host}" + (f":{port}" if port is not None else "")

@@ -1,4 +1,4 @@
-"""The `twin` command line (DESIGN §3.1): generate, run, demo, batches, ui.
+"""The `twin` command line (DESIGN §3.1): generate, run, demo, check, batches, ui.
 
 Errors a user can cause (a bad plant model, a missing folder, a port in use) end in one clear
 sentence and exit code 2, never a traceback.
@@ -67,6 +67,31 @@ def _plant():
         ) from None
 
 
+def _checked() -> None:
+    """The `twin check` of the setup, before any work: its problem lines, then exit code 2."""
+    from twin.check import check_setup
+
+    report = check_setup(plant_path())
+    if not report.ok:
+        for problem in report.problems:
+            print(problem, file=sys.stderr)
+        raise UserError(
+            f"{report.summary()} in the plant model (TWIN_PLANT), the scenarios (TWIN_SCENARIOS) "
+            "or the configuration (TWIN_ML_CONFIG), listed above; fix them, then `twin check` "
+            "confirms"
+        )
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from twin.check import check_setup
+
+    report = check_setup(plant_path())
+    for problem in report.problems:
+        print(problem)
+    print(report.summary(), file=sys.stderr if report.problems else sys.stdout)
+    return 0 if report.ok else 1
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
     from twin.virtual_plant.generator import generate
 
@@ -85,6 +110,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    _checked()
     paths = TwinPaths.from_env()
     if not paths.home.exists():
         raise UserError(
@@ -112,6 +138,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from orchestration.cli.summary import print_summary
 
+    _checked()
     paths = TwinPaths.from_env()
     if paths.home.exists() and any(paths.home.iterdir()):
         # Only a previous demo's home is wiped without asking; anything else may be a plant's data.
@@ -188,6 +215,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
 def cmd_ui(args: argparse.Namespace) -> int:
     from orchestration.cli.ui import serve
 
+    _checked()
     paths = TwinPaths.from_env().ensure()
     _plant()
     _prepare_environment(paths)
@@ -218,6 +246,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--force", action="store_true", help="wipe a non-empty TWIN_HOME first")
     demo.set_defaults(func=cmd_demo)
+
+    check = sub.add_parser(
+        "check",
+        help="validate the plant model, scenarios and configuration against each other",
+    )
+    check.set_defaults(func=cmd_check)
 
     batches = sub.add_parser("batches", help="the audit of every landed file")
     batches.add_argument("--json", action="store_true")

@@ -50,7 +50,9 @@ def print_summary(paths: TwinPaths) -> None:
         from marts.fct_line_kpis_daily where oee is not null group by line_id order by line_id
     """,
     ):
-        print(f"  {line:6} {a:6.1%} {p:6.1%} {q:6.1%} {oee:6.1%} {completeness:6.1%}")
+        # a line without sensors has no completeness to state (not applicable, DESIGN §3.2)
+        measured = "   n/a" if completeness is None else f"{completeness:6.1%}"
+        print(f"  {line:6} {a:6.1%} {p:6.1%} {q:6.1%} {oee:6.1%} {measured}")
 
     print("\nFailure risk")
     print(f"  {_model_quality(paths)}")

@@ -27,7 +27,10 @@ def resources() -> dg.Definitions:
             "twin": TwinHome(home=str(home), plant_file=str(plant_path())),
             "dbt": DbtCliResource(project_dir=get_dbt_project(), dbt_executable=dbt_executable()),
             "model_registry": ModelRegistry(
-                tracking_uri=settings.mlflow_tracking_uri() or TwinPaths(home).mlflow_tracking_uri,
+                # An EnvVar shows in the UI as the variable's name: a server URL may hold a password.
+                tracking_uri=dg.EnvVar("MLFLOW_TRACKING_URI")
+                if settings.mlflow_tracking_uri()
+                else TwinPaths(home).mlflow_tracking_uri,
                 artifact_root=str(TwinPaths(home).mlflow_artifacts),
                 review_required=settings.model_review_required(),
             ),

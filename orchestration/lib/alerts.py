@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass
@@ -17,6 +18,13 @@ from twin.paths import TwinPaths
 
 WEBHOOK_ENV = "TWIN_ALERT_WEBHOOK"
 TIMEOUT_S = 10.0
+# A URL with credentials in it (``postgresql://user:pass@db/twin``), e.g. in a database driver's error.
+_URL_WITH_CREDENTIALS = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s/@]+@[^\s'\"<>]*")
+
+
+def redact_credentials(text: str) -> str:
+    """``text`` with every URL that carries credentials reduced to scheme, host and port."""
+    return _URL_WITH_CREDENTIALS.sub(lambda m: settings.redact_url(m.group(0)), text)
 
 
 @dataclass(frozen=True)
@@ -43,7 +51,8 @@ def report_run_failure(
     Returns why the webhook post failed (None when it succeeded or none is configured). A broken
     webhook must not hide the failure: the log line is written first and the error is returned.
     """
-    failure = RunFailure(job, run_id, error, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+    when = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    failure = RunFailure(job, run_id, redact_credentials(error), when)
     log = failure_log(paths)
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("a", encoding="utf-8") as out:
@@ -59,6 +68,11 @@ def report_run_failure(
         with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
             response.read()
     except (urllib.error.URLError, OSError, ValueError) as problem:
-        # The URL is a secret (Slack/Teams embed the token in it): name the variable, not the URL.
-        return f"the {WEBHOOK_ENV} webhook was not reached: {type(problem).__name__}"
+        # The URL is a secret (Slack/Teams embed the token in it): name the variable and the host
+        # only. The exception's text is left out too: an HTTPError or URLError may quote the URL.
+        return (
+            f"the {WEBHOOK_ENV} webhook ({settings.redact_url(url)}) was not reached: "
+            f"{type(problem).__name__}"
+            + (f" {problem.code}" if isinstance(problem, urllib.error.HTTPError) else "")
+        )
     return None

@@ -10,6 +10,7 @@ import dagster as dg
 
 from twin.paths import TwinPaths
 from twin.plant.model import Plant, load_plant
+from twin.settings import redact_url
 
 if TYPE_CHECKING:
     from ml.registry import FailureModelRegistry
@@ -41,6 +42,11 @@ class ModelRegistry(dg.ConfigurableResource):
     artifact_root: str
     # Reviewer mode: a challenger that passed the gate waits for a reviewer's `review=approved` tag.
     review_required: bool = False
+
+    def __repr_args__(self):
+        # MLFLOW_TRACKING_URI may hold a database password: reprs (logs, errors) show its host only.
+        for name, value in super().__repr_args__():
+            yield name, redact_url(value) if name == "tracking_uri" else value
 
     def registry(self) -> FailureModelRegistry:
         # MLflow and skops take seconds to import: only runs that use the registry pay for them

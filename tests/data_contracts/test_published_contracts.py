@@ -198,3 +198,101 @@ def test_a_version_going_backwards_fails_the_lock() -> None:
     current = load_published_contract("capacity_supply")
     lock["capacity_supply"]["2.0.0"] = column_signature(current)
     assert lock_violations(_changed("1.5.0", _add_optional), lock)
+
+
+# --- kpi_daily: completeness not applicable (stations without sensors, DESIGN §3.2) -----------
+
+NO_SENSORS = "no sensors declared: data completeness not applicable"
+NO_SENSORS_LINE = "no sensors declared on any machine of the line: data completeness not applicable"
+
+
+def _kpi_frame(rows: list[tuple[str, str | None, float | None, str | None]]) -> pd.DataFrame:
+    """kpi_daily rows (line_id, machine_id, data_completeness, kpi_note), the other KPIs filled."""
+    return pd.DataFrame(
+        [
+            {
+                "site_id": "S1",
+                "line_id": line_id,
+                "machine_id": machine_id,
+                "date": dt.date(2026, 11, 20),
+                "availability": 0.9,
+                "performance": 0.95,
+                "quality": 0.98,
+                "oee": 0.8379,
+                "planned_busy_hours": 16.0,
+                "production_hours": 14.4,
+                "unplanned_downtime_hours": 1.6,
+                "produced_qty": 1000.0,
+                "good_qty": 980.0,
+                "mtbf_hours": 300.0,
+                "mttr_hours": 2.5,
+                "energy_kwh_per_unit": None,
+                "first_pass_yield": 0.98,
+                "scrap_rate": 0.02,
+                "data_completeness": completeness,
+                "kpi_note": note,
+                "publication_id": None,
+            }
+            for line_id, machine_id, completeness, note in rows
+        ]
+    )
+
+
+def _kpi_check(frame: pd.DataFrame):
+    from twin.publish.table_checks import check_table, provisional_stamp
+
+    return check_table("kpi_daily", frame, provisional_stamp())[1]
+
+
+def test_kpi_daily_completeness_is_null_exactly_where_stated_not_applicable() -> None:
+    stated = _kpi_frame(
+        [
+            ("L1", "L1-M1", 0.97, None),
+            ("L1", "L1-M2", None, "no power readings for this day; " + NO_SENSORS),
+            ("L1", None, 0.97, None),  # the line: mean over its machines with tags
+            ("L2", "L2-M1", None, NO_SENSORS),
+            ("L2", None, None, NO_SENSORS_LINE),
+        ]
+    )
+    check = _kpi_check(stated)
+    assert check.passed, check.failures
+
+    # A null without the statement (a tagged machine, or a line) fails, whatever else the note says.
+    for line_id, machine_id in (("L1", "L1-M1"), ("L1", None)):
+        broken = stated.copy()
+        row = (broken["line_id"] == line_id) & (
+            broken["machine_id"] == machine_id if machine_id else broken["machine_id"].isna()
+        )
+        broken.loc[row, "data_completeness"] = None
+        broken.loc[row, "kpi_note"] = "no MES state data for this day"
+        check = _kpi_check(broken)
+        assert not check.passed
+        assert any(
+            f.startswith("expect_column_values_to_not_be_null(data_completeness)")
+            for f in check.failures
+        ), check.failures
+    # The statement with a value contradicts itself: fails too.
+    contradiction = stated.copy()
+    contradiction.loc[contradiction["machine_id"] == "L2-M1", "data_completeness"] = 0.0
+    check = _kpi_check(contradiction)
+    assert not check.passed
+    assert any(
+        f.startswith("expect_column_values_to_be_null(data_completeness)") for f in check.failures
+    ), check.failures
+    # Measured completeness stays a share.
+    out_of_range = stated.copy()
+    out_of_range.loc[out_of_range["machine_id"] == "L1-M1", "data_completeness"] = 1.2
+    assert not _kpi_check(out_of_range).passed
+
+
+def test_kpi_daily_nullable_completeness_is_the_major_bump_the_lock_rule_asks_for() -> None:
+    # data_completeness was "double not null" in 1.0.0: making it nullable breaks readers that
+    # relied on it, so a minor bump would not do (data_contracts/README.md, versions and the lock).
+    contract = load_published_contract("kpi_daily")
+    assert contract["version"] == "2.0.0"
+    assert not contract["columns"]["data_completeness"]["required"]
+    lock = copy.deepcopy(load_contract_lock())
+    assert lock["kpi_daily"]["1.0.0"]["data_completeness"] == "double not null"
+    del lock["kpi_daily"]["2.0.0"]
+    assert lock_violations(contract, lock) == []
+    assert lock_violations({**contract, "version": "1.1.0"}, lock)

@@ -1,10 +1,12 @@
 """dbt build of the hourly failure-risk features over a tiny hand-made lake: the labels and the censoring
-horizon hold the values worked out by hand, and no feature peeks into the future (leakage test: the mart
-built on a lake truncated at T agrees, for every row with as_of <= T, with the mart built on the full lake).
+horizon hold the values worked out by hand, no feature peeks into the future (leakage test: the mart
+built on a lake truncated at T agrees, for every row with as_of <= T, with the mart built on the full lake),
+and the sensor columns are exactly the signals the plant declares, whatever their free-text names.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 import math
@@ -20,6 +22,8 @@ import pytest
 
 from ml.config import FailureModelConfig
 from ml.features import feature_columns
+from tests.integration.conftest import TINY_PLANT, TinyLake
+from twin.plant.model import parse_plant
 
 pytestmark = pytest.mark.integration
 
@@ -128,9 +132,19 @@ def truncate_lake(source_home: Path, target_home: Path, cut_at: dt.datetime) -> 
 
 def run_dbt_build(home: Path, work: Path) -> None:
     """`dbt build --select +fct_machine_hourly_features` for TWIN_HOME=home, in a subprocess."""
+    proc = _dbt_build(home, work)
+    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-2000:]
+    results = json.loads((work / "dbt_target" / "run_results.json").read_text())["results"]
+    not_ok = [
+        (r["unique_id"], r["status"]) for r in results if r["status"] not in {"success", "pass"}
+    ]
+    assert not not_ok, not_ok
+
+
+def _dbt_build(home: Path, work: Path) -> subprocess.CompletedProcess:
     dbt = Path(sys.executable).with_name("dbt")
     target = work / "dbt_target"
-    proc = subprocess.run(
+    return subprocess.run(
         [
             str(dbt),
             "build",
@@ -155,12 +169,6 @@ def run_dbt_build(home: Path, work: Path) -> None:
         check=False,
         env={**_env(), "TWIN_HOME": str(home)},
     )
-    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-2000:]
-    results = json.loads((target / "run_results.json").read_text())["results"]
-    not_ok = [
-        (r["unique_id"], r["status"]) for r in results if r["status"] not in {"success", "pass"}
-    ]
-    assert not not_ok, not_ok
 
 
 def _env() -> dict[str, str]:
@@ -286,7 +294,8 @@ def test_no_feature_peeks_past_as_of(marts) -> None:
     """Every feature of every row with as_of <= T is the same whether the lake ends at T or goes on."""
     full, cut = marts
     cols = feature_columns(full, FailureModelConfig())
-    assert len(cols) > 60
+    # the tiny plant declares power and temperature: 2 x 10 signal statistics + load, quality, MES, history
+    assert len(cols) > 25
     assert "fails_within_72h" not in cols
     assert "in_repair" not in cols
     keys = ["machine_id", "as_of"]
@@ -304,3 +313,93 @@ def test_no_feature_peeks_past_as_of(marts) -> None:
         assert same.all(), f"{col} differs at {bad.head().to_dict('records')}"
         compared += int(np.isfinite(a).sum())
     assert compared > 3_000
+
+
+SIGNAL_STATISTICS = (
+    "mean_1h", "mean_6h", "mean_24h", "stddev_6h", "stddev_24h", "slope_24h", "slope_72h",
+    "level_ratio_24h", "level_zscore_24h", "peak_ratio_24h",
+)  # fmt: skip
+
+
+def _plant_with_tags(tags_by_machine: dict[str, list[tuple[str, str, str]]]) -> dict:
+    """TINY_PLANT with each machine's tags replaced by (tag, signal, unit) at one sample a minute."""
+    plant = copy.deepcopy(TINY_PLANT)
+    for machine in plant["lines"][0]["machines"]:
+        machine["tags"] = [
+            {"tag": tag, "signal": signal, "unit": unit, "period_s": 60, "min": -1e6, "max": 1e6}
+            for tag, signal, unit in tags_by_machine[machine["id"]]
+        ]
+    return plant
+
+
+def test_columns_follow_the_signals_the_plant_declares(tmp_path: Path) -> None:
+    """A plant whose precursor signals are outside the old fixed list (acoustic on L1-M1, the free-text
+    "Motor Current" plus power on L1-M2) gets exactly their columns, under safe names, sorted."""
+    plant = _plant_with_tags(
+        {
+            "L1-M1": [("L1-M1.mic", "acoustic", "dB")],
+            "L1-M2": [("L1-M2.current", "Motor Current", "A"), ("L1-M2.power", "power", "kW")],
+        }
+    )
+    lake = TinyLake(
+        tmp_path / "home", parse_plant(plant, source="test"), FIRST.date(), LOADED.date()
+    )
+    rng = np.random.default_rng(3)
+    rows = []
+    for ts in _minutes(FIRST, 3 * 1440):
+        rows.append({"tag": "L1-M1.mic", "ts": ts, "value": 70.0 + rng.normal(0, 1)})
+        rows.append({"tag": "L1-M2.current", "ts": ts, "value": 12.0 + rng.normal(0, 0.1)})
+        rows.append({"tag": "L1-M2.power", "ts": ts, "value": 20.0 + rng.normal(0, 0.5)})
+    for row in rows:
+        row["quality"] = "GOOD"
+    lake.write_batch("historian", "hist-1", rows, LOADED)
+    run_dbt_build(lake.home, tmp_path / "run")
+    full = _features(lake.home)
+
+    signal_columns = [c for c in full.columns if c.endswith(SIGNAL_STATISTICS)]
+    assert signal_columns == [
+        f"{name}_{statistic}"
+        for name in ("acoustic", "motor_current", "power")
+        for statistic in SIGNAL_STATISTICS
+    ]
+    for old in ("temperature", "vibration", "torque", "pressure", "speed"):
+        assert not [c for c in full.columns if c.startswith(f"{old}_")], old
+    m1 = full[full["machine_id"] == "L1-M1"]
+    m2 = full[full["machine_id"] == "L1-M2"]
+    assert len(m1) > 48
+    assert len(m2) > 48
+    assert m1["acoustic_mean_1h"].notna().all()
+    assert m1["acoustic_mean_24h"].mean() == pytest.approx(70.0, abs=0.5)
+    assert m2["acoustic_mean_1h"].isna().all()
+    assert m2["motor_current_mean_1h"].notna().all()
+    assert m2["motor_current_mean_24h"].mean() == pytest.approx(12.0, abs=0.1)
+    assert m1["motor_current_mean_1h"].isna().all()
+    assert m1["power_mean_1h"].isna().all()
+    # load stays the signal `power`
+    assert m2["load_kw_24h"].mean() == pytest.approx(20.0, abs=0.5)
+    assert m1["load_kw_24h"].isna().all()
+    cols = feature_columns(full, FailureModelConfig())
+    assert {"acoustic_mean_1h", "acoustic_level_ratio_24h", "motor_current_mean_1h"} <= set(cols)
+    assert {"motor_current_slope_72h", "power_peak_ratio_24h", "load_kw_24h"} <= set(cols)
+
+
+def test_two_signals_with_the_same_column_name_stop_the_build(tmp_path: Path) -> None:
+    plant = _plant_with_tags(
+        {
+            "L1-M1": [("L1-M1.current", "Motor Current", "A")],
+            "L1-M2": [("L1-M2.current", "motor-current", "A")],
+        }
+    )
+    lake = TinyLake(
+        tmp_path / "home", parse_plant(plant, source="test"), FIRST.date(), LOADED.date()
+    )
+    lake.write_batch(
+        "historian",
+        "hist-1",
+        [{"tag": "L1-M1.current", "ts": FIRST, "value": 1.0, "quality": "GOOD"}],
+        LOADED,
+    )
+    proc = _dbt_build(lake.home, tmp_path / "run")
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    assert "both give the feature column name 'motor_current'" in out, out[-3000:]

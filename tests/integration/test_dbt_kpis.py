@@ -1,8 +1,13 @@
 """dbt build over a tiny hand-made lake: every model, data test and unit test passes, and the KPI marts
-hold the values computed by hand below (ISO 22400-2, see dbt_project/models/marts/operations)."""
+hold the values computed by hand below (ISO 22400-2, see dbt_project/models/marts/operations).
+
+Besides line L1 (every machine with sensors) the plant has stations without sensors (DESIGN §3.2):
+line L2 = L2-M1 (a tag that never delivered a sample) then L2-M2 (no tags, the line's output), and
+line L3 = L3-M1 (no tags)."""
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 import subprocess
@@ -12,12 +17,51 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from tests.integration.conftest import TINY_PLANT, TinyLake
+from twin.plant.model import parse_plant
+from twin.publish.table_checks import check_table, provisional_stamp
+
 pytestmark = pytest.mark.integration
 
 DBT_PROJECT = Path(__file__).resolve().parents[2] / "dbt_project"
 T = dt.datetime
 LOADED_1 = T(2026, 3, 31, 0, 0)
 LOADED_2 = T(2026, 3, 31, 6, 0)
+
+
+NOT_APPLICABLE = "data completeness not applicable"
+
+
+def _plant_with_stations_without_sensors() -> dict:
+    plant = copy.deepcopy(TINY_PLANT)
+
+    def machine(machine_id: str, tags: list[dict]) -> dict:
+        return {
+            "id": machine_id,
+            "type": "assembly",
+            "ideal_cycle_time_s": {"P1": 30.0},
+            "changeover_min": 5,
+            "planned_maintenance": [],
+            "tags": tags,
+        }
+
+    temp = {
+        "tag": "L2-M1.temp",
+        "signal": "temperature",
+        "unit": "degC",
+        "period_s": 60,
+        "min": -20,
+        "max": 200,
+    }
+    plant["lines"] += [
+        {
+            "id": "L2",
+            "buffer_capacity": 5,
+            "machines": [machine("L2-M1", [temp]), machine("L2-M2", [])],
+        },
+        {"id": "L3", "buffer_capacity": 5, "machines": [machine("L3-M1", [])]},
+    ]
+    return plant
 
 
 def _minutes(first: dt.datetime, count: int) -> list[dt.datetime]:
@@ -57,6 +101,11 @@ def build_scenario(lake) -> None:
             state(
                 "L1-M1", "RUNNING", T(2026, 3, 28, 23), T(2026, 3, 29, 22)
             ),  # the whole 23 h DST day
+            # Stations without sensors on 03-10: RUNNING 8 h, UNPLANNED 2 h.
+            state("L2-M2", "RUNNING", T(2026, 3, 10, 5), T(2026, 3, 10, 13)),
+            state("L2-M2", "UNPLANNED_DOWNTIME", T(2026, 3, 10, 13), T(2026, 3, 10, 15)),
+            state("L3-M1", "RUNNING", T(2026, 3, 10, 5), T(2026, 3, 10, 13)),
+            state("L3-M1", "UNPLANNED_DOWNTIME", T(2026, 3, 10, 13), T(2026, 3, 10, 15)),
         ],
         LOADED_1,
     )
@@ -86,6 +135,9 @@ def build_scenario(lake) -> None:
             count("L1-M1", T(2026, 3, 10, 5), T(2026, 3, 10, 21), 1300, 50),
             count("L1-M2", T(2026, 3, 10, 5), T(2026, 3, 10, 21), 1200, 0),
             count("L1-M1", T(2026, 3, 28, 23), T(2026, 3, 29, 22), 2070, 0),
+            # 800 parts × 30 s = 6.667 h ideal in 8 h running; 760 good.
+            count("L2-M2", T(2026, 3, 10, 5), T(2026, 3, 10, 13), 760, 40),
+            count("L3-M1", T(2026, 3, 10, 5), T(2026, 3, 10, 13), 760, 40),
         ],
         LOADED_1,
     )
@@ -197,12 +249,16 @@ def run_dbt_build(tmp_path: Path) -> None:
     assert {"model", "test", "unit_test"} <= kinds, kinds
 
 
-@pytest.fixture
-def warehouse(tiny_lake_factory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    lake = tiny_lake_factory(dt.date(2026, 3, 1), dt.date(2026, 4, 30))
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory: pytest.TempPathFactory):
+    """One dbt build for the module (two shared cores: the build is the slow part)."""
+    tmp_path = tmp_path_factory.mktemp("dbt_kpis")
+    plant = parse_plant(_plant_with_stations_without_sensors(), source="tiny test plant")
+    lake = TinyLake(tmp_path / "home", plant, dt.date(2026, 3, 1), dt.date(2026, 4, 30))
     build_scenario(lake)
-    monkeypatch.setenv("TWIN_HOME", str(lake.home))
-    run_dbt_build(tmp_path)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("TWIN_HOME", str(lake.home))
+        run_dbt_build(tmp_path)
     with duckdb.connect(str(lake.home / "warehouse" / "twin.duckdb"), read_only=True) as con:
         yield con
 
@@ -223,7 +279,9 @@ def _check(row: dict, **expected: float | None) -> None:
 
 def test_kpi_marts_match_hand_computed_values(warehouse: duckdb.DuckDBPyConnection) -> None:
     machine = _rows(
-        warehouse, "select machine_id, cast(date as varchar), * from marts.fct_machine_kpis_daily"
+        warehouse,
+        "select machine_id, cast(date as varchar), * from marts.fct_machine_kpis_daily"
+        " where line_id = 'L1'",
     )
     line = _rows(
         warehouse, "select line_id, cast(date as varchar), * from marts.fct_line_kpis_daily"
@@ -360,3 +418,81 @@ def test_kpi_marts_match_hand_computed_values(warehouse: duckdb.DuckDBPyConnecti
         completeness=0.5,
     )
     _check(completeness["L1-M1.power", "2026-03-29"], expected_samples=23 * 60, completeness=0)
+
+
+def test_a_station_without_sensors_gets_mes_kpis_and_completeness_not_applicable(
+    warehouse: duckdb.DuckDBPyConnection,
+) -> None:
+    machine = _rows(
+        warehouse, "select machine_id, cast(date as varchar), * from marts.fct_machine_kpis_daily"
+    )
+    line = _rows(
+        warehouse, "select line_id, cast(date as varchar), * from marts.fct_line_kpis_daily"
+    )
+    mes_kpis = {
+        "planned_busy_hours": 10,
+        "production_hours": 8,
+        "unplanned_downtime_hours": 2,
+        "availability": 0.8,
+        "performance": (800 * 30 / 3600) / 8,
+        "quality": 0.95,
+        "oee": 0.8 * ((800 * 30 / 3600) / 8) * 0.95,
+        "produced_qty": 800,
+        "good_qty": 760,
+    }
+    # No tags, MES data: the KPIs as usual; completeness null and stated not applicable.
+    for machine_id in ("L2-M2", "L3-M1"):
+        row = machine[machine_id, "2026-03-10"]
+        _check(row, **mes_kpis, data_completeness=None)
+        assert row["has_tags"] is False
+        assert row["kpi_note"].endswith("no sensors declared: " + NOT_APPLICABLE), row["kpi_note"]
+    # No tags and no MES data that day: MES KPIs null with their reason, completeness still n/a.
+    row = machine["L3-M1", "2026-03-11"]
+    _check(row, availability=None, oee=None, data_completeness=None)
+    assert "no MES state data for this day" in row["kpi_note"]
+    assert NOT_APPLICABLE in row["kpi_note"]
+    # A tag that never delivered a sample: completeness 0, measured, not the statement.
+    for date in ("2026-03-10", "2026-03-11", "2026-03-29"):
+        row = machine["L2-M1", date]
+        _check(row, data_completeness=0)
+        assert row["has_tags"] is True
+        assert NOT_APPLICABLE not in (row["kpi_note"] or "")
+
+    # L2: the output machine (no sensors) gives the KPIs; completeness over L2-M1 only (0), and the
+    # line's note does not repeat the output machine's statement.
+    row = line["L2", "2026-03-10"]
+    _check(row, **mes_kpis, data_completeness=0)
+    assert NOT_APPLICABLE not in row["kpi_note"], row["kpi_note"]
+    assert "output machine L2-M2: " in row["kpi_note"]
+    # L3: no machine has tags: null and the line's statement.
+    for date in ("2026-03-10", "2026-03-11"):
+        row = line["L3", date]
+        _check(row, data_completeness=None)
+        assert (
+            "no sensors declared on any machine of the line: " + NOT_APPLICABLE in row["kpi_note"]
+        )
+    _check(line["L3", "2026-03-10"], **mes_kpis)
+    # L1 (all machines with sensors) is unchanged.
+    _check(line["L1", "2026-03-10"], data_completeness=0.875)
+    assert NOT_APPLICABLE not in (line["L1", "2026-03-10"]["kpi_note"] or "")
+
+
+def test_published_kpi_daily_with_stations_without_sensors_passes_its_contract(
+    warehouse: duckdb.DuckDBPyConnection,
+) -> None:
+    kpis = warehouse.execute("select * from publish.kpi_daily").df()
+    assert kpis["data_completeness"].isna().any()
+    table, check = check_table("kpi_daily", kpis, provisional_stamp())
+    assert check.passed, check.failures
+    assert table is not None
+    # A null completeness on a machine with tags (no statement) blocks the publication.
+    broken = kpis.copy()
+    tagged = (broken["machine_id"] == "L2-M1").to_numpy()
+    broken.loc[tagged, "data_completeness"] = None
+    table, check = check_table("kpi_daily", broken, provisional_stamp())
+    assert not check.passed
+    assert table is None
+    assert any(
+        f.startswith("expect_column_values_to_not_be_null(data_completeness)")
+        for f in check.failures
+    ), check.failures

@@ -128,3 +128,34 @@ def test_a_drifting_champion_triggers_a_retraining(tmp_path, twin) -> None:
         request = champion_drift_sensor(context)
     assert isinstance(request, dg.RunRequest)
     assert "calibration error" in request.tags["reason"]
+
+
+def test_the_review_sensor_does_nothing_unless_review_mode_is_on(tmp_path, trained, config) -> None:
+    from ml import evaluate
+
+    registry = _registry(tmp_path, review_required=False)
+    mlflow = registry.registry()
+    metrics = evaluate.score(trained.model, trained.test, config).metrics
+    version = mlflow.register_challenger(
+        trained.model,
+        metrics=metrics,
+        params=config.model_dump(),
+        data_window=trained.split.as_dict(),
+        dagster_run_id="review-off",
+        input_frame=trained.test,
+    )
+    mlflow.record_gate(version, True)
+    mlflow.set_review(version, "approved")
+    with dg.instance_for_test() as instance:
+        context = dg.build_sensor_context(instance=instance, resources={"model_registry": registry})
+        skipped = model_review_sensor(context)
+        assert isinstance(skipped, dg.SkipReason)
+        assert "review mode is off" in skipped.skip_message
+        # The same registry in review mode: the approval would be acted on.
+        on = dg.build_sensor_context(
+            instance=instance,
+            resources={"model_registry": _registry(tmp_path, review_required=True)},
+        )
+        (request,) = model_review_sensor(on)
+    assert request.run_key == f"review-{version}-approved"
+    assert mlflow.champion_version() is None

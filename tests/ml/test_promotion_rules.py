@@ -14,11 +14,14 @@ from ml.config import FailureModelConfig, PromotionFloors
 from ml.registry import (
     CHALLENGER,
     CHAMPION,
+    GATE_CHAMPION_TAG,
+    GATE_NO_CHAMPION,
     GATE_PASSED,
     GATE_REFUSED,
     GATE_TAG,
     REVIEW_APPLIED_TAG,
     REVIEW_APPROVED,
+    REVIEW_OUTCOME_TAG,
     REVIEW_PENDING,
     REVIEW_REJECTED,
     REVIEW_TAG,
@@ -30,6 +33,7 @@ from ml.registry import (
     promote_challenger,
     promotion_outcome,
     review_decisions_to_apply,
+    unrecognised_review_values,
 )
 
 # Floors nothing on the synthetic plant can clear: the gate refuses.
@@ -51,11 +55,13 @@ def metrics(trained, config) -> dict[str, float]:
 def register(registry, trained, metrics, config):
     """Register a challenger judged by the gate with ``floors``, as ``pipeline.retrain`` does."""
 
-    def _register(floors: PromotionFloors = config.floors) -> str:
-        gate = evaluate.should_promote(metrics, None, floors)
+    def _register(floors: PromotionFloors = config.floors, change: dict | None = None) -> str:
+        """``change`` shifts held-out metrics (the version then scored that much differently)."""
+        scored = {k: v + (change or {}).get(k, 0.0) for k, v in metrics.items()}
+        gate = evaluate.should_promote(scored, None, floors)
         version = registry.register_challenger(
             trained.model,
-            metrics=metrics,
+            metrics=scored,
             params=config.model_dump(),
             data_window=trained.split.as_dict(),
             dagster_run_id="rules",
@@ -239,3 +245,69 @@ def test_per_run_floor_overrides_replace_only_what_is_set() -> None:
     assert changed.floors.max_ece == 0.2
     assert changed.model_dump(exclude={"floors"}) == base.model_dump(exclude={"floors"})
     assert base.floors.min_event_recall == 0.7  # the base config is not modified
+
+
+def test_the_champion_the_gate_compared_with_is_recorded(registry, register) -> None:
+    first = register()
+    assert registry.version_tags(first)[GATE_CHAMPION_TAG] == GATE_NO_CHAMPION
+    promote_challenger(registry, review_required=False)
+    second = register()
+    assert registry.version_tags(second)[GATE_CHAMPION_TAG] == first
+
+
+def test_approving_an_older_version_worse_than_the_champion_keeps_the_champion(
+    registry, register
+) -> None:
+    # Judged when there was no champion yet: it passed the gate, but it ranks failures far worse.
+    older = register(change={"pr_auc": -0.3})
+    assert registry.version_tags(older)[GATE_TAG] == GATE_PASSED
+    newer = register()
+    assert promote_challenger(registry, review_required=False).promoted
+    assert registry.champion_version() == newer
+
+    registry.set_review(older, REVIEW_APPROVED, reviewer="maintenance.lead")
+    assert review_decisions_to_apply(registry) == [(older, REVIEW_APPROVED)]
+    assert apply_review(registry, older, REVIEW_APPROVED) == "refused"
+    assert registry.champion_version() == newer
+    tags = registry.version_tags(older)
+    assert f"champion v{newer}" in tags[REVIEW_OUTCOME_TAG]
+    assert "pr_auc" in tags[REVIEW_OUTCOME_TAG]
+    description = registry.client.get_model_version(registry.model_name, older).description
+    assert "Approval not applied" in description
+    assert tags[REVIEW_APPLIED_TAG] == REVIEW_APPROVED
+    assert review_decisions_to_apply(registry) == []  # refused once, not asked again
+
+
+def test_approving_an_older_version_as_good_as_the_champion_promotes_it(registry, register) -> None:
+    older = register()
+    register()
+    promote_challenger(registry, review_required=False)
+    registry.set_review(older, REVIEW_APPROVED)
+    assert (
+        apply_review(registry, older, REVIEW_APPROVED) == "promoted"
+    )  # a rollback the gate allows
+    assert registry.champion_version() == older
+
+
+def test_approving_a_version_that_failed_the_gate_does_nothing(registry, register) -> None:
+    champion = register()
+    promote_challenger(registry, review_required=False)
+    refused = register(IMPOSSIBLE)
+    registry.set_review(refused, REVIEW_APPROVED)
+    assert apply_review(registry, refused, REVIEW_APPROVED) == "refused"
+    assert registry.champion_version() == champion
+    assert registry.challenger_version() == refused
+    assert "did not pass the promotion gate" in registry.version_tags(refused)[REVIEW_OUTCOME_TAG]
+
+
+def test_an_unknown_decision_value_changes_nothing(registry, register) -> None:
+    version = register()
+    registry.client.set_model_version_tag(registry.model_name, version, REVIEW_TAG, "maybe")
+    assert review_decisions_to_apply(registry) == []
+    assert unrecognised_review_values(registry) == [(version, "maybe")]
+    assert apply_review(registry, version, "maybe") == "ignored"
+    assert registry.challenger_version() == version  # not treated as a rejection
+    assert registry.champion_version() is None
+    assert REVIEW_APPLIED_TAG not in registry.version_tags(version)
+    with pytest.raises(ValueError, match="review decision"):
+        registry.set_review(version, "maybe")

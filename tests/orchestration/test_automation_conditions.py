@@ -7,8 +7,11 @@ is one tick of the automation sensor (the cursor carries what was already handle
 import dagster as dg
 import pytest
 
+from orchestration.cli.runner import register_partitions
 from orchestration.definitions import defs
-from twin.paths import SOURCES
+from twin.ingest import landing
+from twin.ingest.audit import read_audit
+from twin.paths import SOURCES, TwinPaths
 from twin.simulation.scenarios import load_scenarios
 
 # each tick evaluates ~40 assets and ~200 checks of the whole code location: seconds, not ms
@@ -174,3 +177,29 @@ def test_automation_runs_without_anyone_switching_it_on(definitions) -> None:
         "run_failure_alerts",
     ):
         assert definitions.resolve_sensor_def(name).default_status == dg.DefaultSensorStatus.RUNNING
+
+
+def test_a_quarantined_batch_records_no_materialization_and_starts_nothing(ticks, twin_env) -> None:
+    """Driven through the real ingest job: an unreadable file is quarantined by the real load."""
+    publication = _to_first_publication_tick(ticks)
+    ticks.materialize_requested(publication)
+    assert ticks.tick().total_requested == 0
+
+    paths = TwinPaths(twin_env).ensure()
+    (paths.landing_dir("historian") / "broken.csv").write_bytes(b"tag,ts\n\x00\xff\xfe garbage")
+    (batch,) = landing.claim_landed_files(paths)
+    register_partitions(ticks.instance, [batch])
+    job = defs().resolve_job_def("ingest_historian_job")  # resources bound to this TWIN_HOME
+    run = job.execute_in_process(
+        instance=ticks.instance, partition_key=batch.batch_id, raise_on_error=False
+    )
+
+    raw = dg.AssetKey(["raw", "historian"])
+    (audit,) = [r for r in read_audit(paths) if r["batch_id"] == batch.batch_id]
+    assert audit["status"] == "quarantined"
+    assert run.get_asset_materialization_events() == []
+    contract = {e.check_name: e.passed for e in run.get_asset_check_evaluations()}
+    assert contract["historian_batch_contract"] is False
+    latest = ticks.instance.get_latest_materialization_event(raw)
+    assert latest is None or latest.dagster_event.partition != batch.batch_id
+    assert ticks.tick().total_requested == 0, "a quarantined batch sets nothing in motion"

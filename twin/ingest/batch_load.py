@@ -23,7 +23,12 @@ from data_contracts import load_suite, validation
 from data_contracts.validation import SuiteOutcome
 from twin.ingest import landing
 from twin.ingest.audit import read_audit, summarise_reasons, write_audit
-from twin.ingest.completeness import CompletenessOutcome, tag_completeness
+from twin.ingest.batch_profile import check_batch_profile
+from twin.ingest.completeness import (
+    BLOCKING_SHARE_OF_TAGS,
+    CompletenessOutcome,
+    tag_completeness,
+)
 from twin.ingest.lake_tables import ensure_lake, rejects_file, table_file
 from twin.ingest.landing import LandedBatch
 from twin.ingest.parsing import BadFile, open_batch
@@ -183,6 +188,13 @@ def _load(
 
     if rows_loaded == 0 and rows_rejected > 0:
         return _quarantine(paths, batch, record, f"no valid rows: {record['reason']}")
+    profile = check_batch_profile(con, spec, plant, batch.file, opened.rows_in, reason_counts)
+    record["checks"]["profile"] = profile.to_dict()
+    if not profile.success:
+        outcome = _quarantine(
+            paths, batch, record, "whole-batch rules failed: " + "; ".join(profile.failed)
+        )
+        return BatchOutcome(audit=outcome.audit, contract=profile, completeness=None)
     stats = clean_stats(con, clean, spec)
     stats["keys_proven"] = keys_proven
     record.update(first_ts=_iso(stats["first_ts"]), last_ts=_iso(stats["last_ts"]))
@@ -212,6 +224,16 @@ def _load(
             plant, stats["good_by_tag"], stats["first_ts"], stats["last_ts"], threshold
         )
         record["checks"]["completeness"] = completeness.to_dict()
+        if completeness.material:
+            outcome = _quarantine(
+                paths,
+                batch,
+                record,
+                f"incomplete: {completeness.tags_failing} of {completeness.tags_checked} tags "
+                f"below {threshold:.0%} of their expected samples (more than "
+                f"{BLOCKING_SHARE_OF_TAGS:.0%} of the tags): held out of the KPIs",
+            )
+            return BatchOutcome(audit=outcome.audit, contract=contract, completeness=completeness)
     _publish(con, work, paths, batch, clean, rows_rejected)
     landing.release_quarantine(paths, batch)
     record["status"] = "partially rejected" if rows_rejected else "loaded"

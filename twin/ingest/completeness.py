@@ -15,6 +15,11 @@ from datetime import datetime
 
 from twin.plant.model import Plant
 
+# Isolated gaps (a sensor dropping out for an hour) are routine: they warn, naming the tags, and the
+# KPIs carry the machine-day's completeness. A batch in which more than this share of the tags fall
+# short is missing a material part of its data: it is held out of the lake (quarantined) so the
+# KPIs never count a half-delivered day as a quiet one.
+BLOCKING_SHARE_OF_TAGS = 0.10
 WORST_LISTED = (
     50  # Dagster metadata stays readable: the 50 worst tags, the count of all failing ones
 )
@@ -31,6 +36,15 @@ class CompletenessOutcome:
     failing_tags: list[dict] = field(
         default_factory=list
     )  # worst first: tag, machine_id, good, expected, completeness
+
+    @property
+    def share_failing(self) -> float:
+        return self.tags_failing / self.tags_checked if self.tags_checked else 0.0
+
+    @property
+    def material(self) -> bool:
+        """More than BLOCKING_SHARE_OF_TAGS of the judged tags fell short: the batch is held."""
+        return not self.passed and self.share_failing > BLOCKING_SHARE_OF_TAGS
 
     def to_dict(self) -> dict:
         return {

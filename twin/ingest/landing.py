@@ -6,9 +6,12 @@ starting with ``.`` are still being written and are left alone.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +21,7 @@ from twin.paths import SOURCES, TwinPaths
 
 _SEP = "__"  # archive/<source>/<batch_id>__<original name>
 _CHUNK = 1 << 20  # hash in 1 MiB reads: a day of historian data is ~1 GB and must not sit in memory
+CLAIM_LOCK = ".landing-claim.lock"  # under TWIN_HOME: one claimer at a time, across processes
 
 
 @dataclass(frozen=True)
@@ -87,30 +91,68 @@ def duplicates_of(paths: TwinPaths, batch_id: str) -> list[dict]:
     return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line]
 
 
+@contextlib.contextmanager
+def claim_lock(paths: TwinPaths) -> Iterator[None]:
+    """Hold the exclusive claim lock (``fcntl.flock`` on TWIN_HOME/.landing-claim.lock).
+
+    Every claimer (the landing sensor, ``twin run``) takes it, so claims never interleave between
+    processes. The kernel drops the lock when its holder exits, so a crashed claimer cannot leave
+    the landing zone locked.
+    """
+    paths.home.mkdir(parents=True, exist_ok=True)
+    with (paths.home / CLAIM_LOCK).open("a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)  # blocks while another process claims
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _mtime_or_none(path: Path) -> tuple[float, str] | None:
+    try:
+        return (path.stat().st_mtime, path.name)
+    except FileNotFoundError:
+        return None
+
+
 def claim_landed_files(paths: TwinPaths, sources: tuple[str, ...] = SOURCES) -> list[LandedBatch]:
     """Move every complete landing file into the archive; return the new batches in landing order.
 
     Landing order is (mtime, name). Content already archived (under any source) is removed from
     landing and noted as a duplicate of the existing batch instead of becoming a new batch.
+
+    Safe to call from several processes at once: the whole claim runs under ``claim_lock``, so each
+    file is archived (or noted as a duplicate) by exactly one claimer; the others find it gone. A
+    file leaves landing only by the atomic rename into the archive (or, for known content, after
+    the duplicate is noted), so a claimer that dies mid-claim leaves it in landing for the next.
     """
-    known = {b.batch_id for b in archived_batches(paths)}
     claimed: list[LandedBatch] = []
-    for source in sources:
-        folder = paths.landing_dir(source)
-        if not folder.is_dir():
-            continue
-        files = [p for p in folder.iterdir() if is_complete(p)]
-        for path in sorted(files, key=lambda p: (p.stat().st_mtime, p.name)):
-            batch_id = sha256_of(path)
-            if batch_id in known:
-                _note_duplicate(paths, batch_id, source, path.name)
-                path.unlink()
+    with claim_lock(paths):
+        known = {b.batch_id for b in archived_batches(paths)}  # read under the lock: up to date
+        for source in sources:
+            folder = paths.landing_dir(source)
+            if not folder.is_dir():
                 continue
-            target = paths.archive / source / f"{batch_id}{_SEP}{path.name}"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(path, target)  # same file system: atomic, and keeps the landing mtime
-            known.add(batch_id)
-            claimed.append(LandedBatch(batch_id, source, path.name, target))
+            order = {
+                p: key for p in folder.iterdir() if is_complete(p) and (key := _mtime_or_none(p))
+            }
+            for path in sorted(order, key=order.__getitem__):
+                try:
+                    batch_id = sha256_of(path)
+                except FileNotFoundError:  # taken by a claimer that does not take the lock
+                    continue
+                if batch_id in known:
+                    _note_duplicate(paths, batch_id, source, path.name)
+                    path.unlink(missing_ok=True)
+                    continue
+                target = paths.archive / source / f"{batch_id}{_SEP}{path.name}"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    os.replace(path, target)  # same file system: atomic, keeps the landing mtime
+                except FileNotFoundError:
+                    continue
+                known.add(batch_id)
+                claimed.append(LandedBatch(batch_id, source, path.name, target))
     return sorted(claimed, key=lambda b: (b.archived.stat().st_mtime, b.file))
 
 

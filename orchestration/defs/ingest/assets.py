@@ -21,6 +21,19 @@ def contract_check_name(source: str) -> str:
     return f"{source}_batch_contract"
 
 
+def batch_metadata(audit: dict) -> dict:
+    return {
+        "file": audit["file"],
+        "status": audit["status"],
+        "rows_in": audit["rows_in"],
+        "rows_loaded": audit["rows_loaded"],
+        "rows_rejected": audit["rows_rejected"],
+        "reason": audit.get("reason") or "",
+        "first_ts": str(audit.get("first_ts") or ""),
+        "last_ts": str(audit.get("last_ts") or ""),
+    }
+
+
 def _build(source: str) -> dg.AssetsDefinition:
     key = dg.AssetKey(["raw", source])
     checks = [
@@ -41,6 +54,8 @@ def _build(source: str) -> dg.AssetsDefinition:
             )
         )
 
+    # output_required=False: a quarantined batch put nothing into the lake, so it records no
+    # materialization (only its failed checks) and sets nothing downstream in motion.
     @dg.asset(
         key=key,
         group_name="ingest",
@@ -49,8 +64,9 @@ def _build(source: str) -> dg.AssetsDefinition:
         check_specs=checks,
         kinds={"parquet", "great_expectations"},
         owners=["team:plant-data"],
+        output_required=False,
     )
-    def _asset(context: dg.AssetExecutionContext, twin: TwinHome) -> dg.MaterializeResult:
+    def _asset(context: dg.AssetExecutionContext, twin: TwinHome):
         batch = landing.find_batch(twin.paths, context.partition_key)
         outcome = batch_load.load_batch(
             twin.paths, twin.plant(), batch, completeness_threshold=COMPLETENESS_THRESHOLD
@@ -61,19 +77,11 @@ def _build(source: str) -> dg.AssetsDefinition:
             results.append(
                 completeness_check_result("historian_tag_completeness", outcome.completeness)
             )
-        return dg.MaterializeResult(
-            metadata={
-                "file": audit["file"],
-                "status": audit["status"],
-                "rows_in": audit["rows_in"],
-                "rows_loaded": audit["rows_loaded"],
-                "rows_rejected": audit["rows_rejected"],
-                "reason": audit.get("reason") or "",
-                "first_ts": str(audit.get("first_ts") or ""),
-                "last_ts": str(audit.get("last_ts") or ""),
-            },
-            check_results=results,
-        )
+        if audit["status"] == "quarantined":
+            context.log.warning(f"{audit['file']} quarantined: {audit.get('reason')}")
+            yield from results
+            return
+        yield dg.MaterializeResult(metadata=batch_metadata(audit), check_results=results)
 
     return _asset
 

@@ -31,14 +31,22 @@ class ReviewDecision(dg.Config):
 def apply_review_decision(
     context: dg.OpExecutionContext, config: ReviewDecision, model_registry: ModelRegistry
 ) -> None:
-    """Promote an approved challenger that passed the gate; retire a rejected one."""
-    from ml.registry import apply_review
+    """Promote an approved version that passes the gate against the champion; retire a rejected one."""
+    from ml.registry import REVIEW_DECISIONS, REVIEW_OUTCOME_TAG, apply_review
 
     effect = apply_review(model_registry.registry(), config.version, config.decision)
     if effect == "promoted":
         context.log.info(f"failure_model v{config.version} approved by review: now champion")
     elif effect == "challenger_retired":
         context.log.info(f"failure_model v{config.version} rejected by review: challenger retired")
+    elif effect == "refused":
+        reason = model_registry.registry().version_tags(config.version).get(REVIEW_OUTCOME_TAG)
+        context.log.warning(f"failure_model v{config.version} approved but not promoted: {reason}")
+    elif effect == "ignored":
+        context.log.warning(
+            f"review decision {config.decision!r} for failure_model v{config.version} is not one "
+            f"of {REVIEW_DECISIONS}: ignored"
+        )
 
 
 @dg.job(description="Act on a reviewer's decision recorded in the MLflow model registry.")

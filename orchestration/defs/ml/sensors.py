@@ -20,9 +20,23 @@ DRIFT_ECE = 0.15
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def model_review_sensor(context: dg.SensorEvaluationContext, model_registry: ModelRegistry):
-    """Watch the MLflow registry for `review=approved` / `review=rejected` on versions that passed the gate."""
-    from ml.registry import review_decisions_to_apply
+    """Watch the MLflow registry for `review=approved` / `review=rejected` on versions that passed the gate.
 
+    Only in review mode (TWIN_MODEL_REVIEW): otherwise promotion is automatic and a review tag is
+    not acted on.
+    """
+    if not model_registry.review_required:
+        return dg.SkipReason(
+            "review mode is off (TWIN_MODEL_REVIEW is not set): promotion does not wait for "
+            "reviewers and review tags are not acted on"
+        )
+    from ml.registry import REVIEW_DECISIONS, review_decisions_to_apply, unrecognised_review_values
+
+    registry = model_registry.registry()
+    for version, value in unrecognised_review_values(registry):
+        context.log.warning(
+            f"failure_model v{version}: review={value!r} is not one of {REVIEW_DECISIONS}: ignored"
+        )
     requests = [
         dg.RunRequest(
             run_key=f"review-{version}-{decision}",
@@ -30,7 +44,7 @@ def model_review_sensor(context: dg.SensorEvaluationContext, model_registry: Mod
                 ops={"apply_review_decision": ReviewDecision(version=version, decision=decision)}
             ),
         )
-        for version, decision in review_decisions_to_apply(model_registry.registry())
+        for version, decision in review_decisions_to_apply(registry)
     ]
     return requests or dg.SkipReason("no new review decisions")
 

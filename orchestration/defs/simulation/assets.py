@@ -6,11 +6,10 @@ import pandas as pd
 from orchestration.defs.simulation.partitions import CAPACITY_RUNS, scenario_partitions
 from orchestration.lib.conditions import refresh_after_new_data
 from orchestration.lib.resources import TwinHome
-from twin import settings
 from twin.publish.inputs import write_input
 from twin.simulation.history import planning_start, read_history
 from twin.simulation.scenario_run import run_scenario
-from twin.simulation.scenarios import load_scenarios
+from twin.simulation.scenarios import load_scenarios, scenario_folder_for
 
 
 def build_simulation(partitions: dg.StaticPartitionsDefinition) -> dg.AssetsDefinition:
@@ -33,7 +32,7 @@ def build_simulation(partitions: dg.StaticPartitionsDefinition) -> dg.AssetsDefi
         plant = twin.plant()
         scenario = next(
             s
-            for s in load_scenarios(settings.scenarios_dir(), plant)
+            for s in load_scenarios(scenario_folder_for(twin.plant_file), plant)
             if s.id == context.partition_key
         )
         history = read_history(twin.paths)

@@ -95,9 +95,10 @@ def test_a_header_only_file_is_an_empty_batch_not_a_bad_one(paths, plant, source
 def test_reloading_a_batch_is_idempotent(paths, plant):
     land(paths, "historian", "h.csv", make_historian_batch(rows=10, defects=("nan", "unknown_tag")))
     (batch,) = landing.claim_landed_files(paths)
-    first = batch_load.load_batch(paths, plant, batch, now=NOW).audit
+    # a few samples per tag: completeness is not what this test is about (tests/support/lake.py)
+    first = batch_load.load_batch(paths, plant, batch, now=NOW, completeness_threshold=0.0).audit
     rows_before = lake_rows(paths, "historian", batch.batch_id)
-    second = batch_load.load_batch(paths, plant, batch, now=NOW).audit
+    second = batch_load.load_batch(paths, plant, batch, now=NOW, completeness_threshold=0.0).audit
     assert {k: v for k, v in first.items() if k != "checks"} == {
         k: v for k, v in second.items() if k != "checks"
     }

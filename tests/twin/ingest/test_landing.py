@@ -58,3 +58,96 @@ def test_quarantine_copies_and_writes_reason(paths):
     assert target.with_name(target.name + ".reason.txt").read_text() == "wrong header\n"
     assert batch.archived.exists()  # the archive is never modified
     os.utime(batch.archived)
+
+
+def _claim_rounds(home: str, rounds: int, barrier, results) -> None:
+    """One claimer process: claim once per round, right after the parent has landed the round's files."""
+    from pathlib import Path
+
+    from twin.ingest import landing
+    from twin.paths import TwinPaths
+
+    paths = TwinPaths(Path(home))
+    for _ in range(rounds):
+        barrier.wait()  # the round's files are in landing: both claimers start together
+        try:
+            results.put([b.batch_id for b in landing.claim_landed_files(paths)])
+        except Exception as problem:  # reported to the parent, which fails the test
+            results.put(f"{type(problem).__name__}: {problem}")
+        barrier.wait()  # both done before the next round lands
+
+
+def test_two_processes_claiming_at_once_claim_each_file_exactly_once(paths):
+    import multiprocessing
+
+    rounds, per_round = 10, 40
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(3), ctx.Queue()
+    claimers = [
+        ctx.Process(target=_claim_rounds, args=(str(paths.home), rounds, barrier, results))
+        for _ in range(2)
+    ]
+    for process in claimers:
+        process.start()
+    landed: set[str] = set()
+    outcomes = []
+    try:
+        for r in range(rounds):
+            for i in range(per_round):
+                content = f"tag,ts,value,quality\nround {r} file {i}\n" * 2000  # ~60 kB
+                source = ("historian", "mes_states")[i % 2]
+                land(paths, source, f"r{r}_{i}.csv", content)
+                landed.add(hashlib.sha256(content.encode()).hexdigest())
+            # the same content twice in a round: still one batch
+            land(
+                paths,
+                "historian",
+                f"r{r}_again.csv",
+                f"tag,ts,value,quality\nround {r} file 0\n" * 2000,
+            )
+            barrier.wait(timeout=120)
+            barrier.wait(timeout=120)
+            outcomes += [results.get(timeout=60) for _ in claimers]
+    finally:
+        for process in claimers:
+            process.join(timeout=60)
+            if process.is_alive():
+                process.kill()
+    errors = [o for o in outcomes if isinstance(o, str)]
+    assert errors == []
+    assert all(p.exitcode == 0 for p in claimers)
+    claimed = [batch_id for o in outcomes for batch_id in o]
+    assert sorted(claimed) == sorted(landed)  # each file claimed once, by one of the two
+    archived = [b.batch_id for b in landing.archived_batches(paths)]
+    assert sorted(archived) == sorted(landed)
+    assert [p for s in ("historian", "mes_states") for p in paths.landing_dir(s).iterdir()] == []
+
+
+def test_a_claimer_killed_mid_claim_loses_nothing_and_leaves_no_lock(paths):
+    import signal
+    import subprocess
+    import sys
+
+    land(paths, "cmms", "x.csv", "wo_id,machine_id\n1,L1-M01\n")
+    # A claimer that took the lock and then dies (SIGKILL: no cleanup of any kind).
+    script = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from twin.ingest import landing\n"
+        "from twin.paths import TwinPaths\n"
+        "with landing.claim_lock(TwinPaths(Path(sys.argv[1]))):\n"
+        "    print('locked', flush=True)\n"
+        "    time.sleep(60)\n"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", script, str(paths.home)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        assert (paths.landing_dir("cmms") / "x.csv").exists()  # still in landing while locked
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=30)
+    (batch,) = landing.claim_landed_files(paths)  # the kernel released the dead holder's lock
+    assert batch.file == "x.csv"
+    assert batch.archived.exists()

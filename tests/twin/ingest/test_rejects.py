@@ -122,7 +122,10 @@ def test_ordered_fast_path_gives_the_general_paths_output(
     )
 
     def load():
-        audit = batch_load.load_batch(paths, plant, batch, now=NOW).audit
+        # a few samples per tag: completeness is not what this test is about (tests/support/lake.py)
+        audit = batch_load.load_batch(
+            paths, plant, batch, now=NOW, completeness_threshold=0.0
+        ).audit
         loaded = lake_rows(paths, "historian", batch.batch_id).drop(columns="loaded_at")
         bad = (
             rejects(paths, "historian", batch.batch_id)

@@ -84,7 +84,10 @@ def test_manifest_names_version_lineage_contracts_checks_and_versions(paths: Twi
     assert manifest["data"]["capacity_horizon"] == {"start": "2026-11-23", "end": "2026-12-07"}
     assert manifest["lineage"] == {"run_id": "dagster-run-42"}
     assert manifest["tables"]["capacity_supply"]["rows"] == 36
-    assert manifest["tables"]["kpi_daily"]["contract_version"] == "1.0.0"
+    assert (
+        manifest["tables"]["kpi_daily"]["contract_version"]
+        == load_published_contract("kpi_daily")["version"]
+    )
     assert set(manifest["views"]) == set(CONNECTOR_VIEWS)
     assert {c["table"] for c in manifest["checks"]} == set(PUBLISHED_TABLES)
     assert all(c["passed"] and c["evaluated"] > 0 for c in manifest["checks"])

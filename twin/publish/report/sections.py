@@ -176,6 +176,14 @@ def risk_section(risk: pd.DataFrame) -> str:
     return f'<section id="machines-at-risk"><h2>Machines at risk</h2>{html_table}</section>'
 
 
+def _completeness_cell(value: Any) -> str:
+    """Null completeness is 'not applicable' (no sensors declared; the kpi_daily contract allows
+    a null only then): shown as n/a, not as missing data and not highlighted."""
+    if value is None or pd.isna(value):
+        return td("n/a", "muted")
+    return td(pct(value, 1), "low-data" if float(value) < 0.95 else "")
+
+
 def completeness_section(kpis: pd.DataFrame) -> str:
     lines = kpis[kpis["machine_id"].isna()].copy()
     if lines.empty:
@@ -188,12 +196,13 @@ def completeness_section(kpis: pd.DataFrame) -> str:
             esc(r.line_id),
             td(esc(f"{r.date:%a %Y-%m-%d}"), "text"),
             *(td(pct(v, 1)) for v in (r.oee, r.availability, r.performance, r.quality)),
-            td(pct(r.data_completeness, 1), "low-data" if r.data_completeness < 0.95 else ""),
+            _completeness_cell(r.data_completeness),
         ]
         for r in recent.itertuples()
     ]
     html_table = table(
-        f"Line KPIs (ISO 22400) for the last {len(days)} days; completeness under 95% is highlighted",
+        f"Line KPIs (ISO 22400) for the last {len(days)} days; completeness under 95% is highlighted"
+        " (n/a: no machine of the line declares sensors)",
         ["line", "day", "OEE", "availability", "performance", "quality", "data completeness"],
         rows,
         left={1},

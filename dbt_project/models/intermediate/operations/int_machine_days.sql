@@ -6,9 +6,25 @@ machines as (
 
 ),
 
+tags as (
+
+    select * from {{ ref('stg_plant__tags') }}
+
+),
+
 days as (
 
     select * from {{ ref('int_days_with_data') }}
+
+),
+
+-- A machine may declare no tags (a station without sensors, DESIGN §3.2): its KPIs come from MES
+-- data and its data completeness is not applicable (stated on the KPI row, not a 0).
+machine_tags as (
+
+    select machine_id, count(*) as tag_count
+    from tags
+    group by machine_id
 
 ),
 
@@ -21,11 +37,14 @@ spine as (
         machines.line_id,
         machines.machine_id,
         machines.flow_position,
+        coalesce(machine_tags.tag_count, 0) > 0 as has_tags,
         days.date,
         days.day_start_at,
         days.day_end_at,
         days.day_hours,
     from machines
+    left join machine_tags
+        on machine_tags.machine_id = machines.machine_id
     cross join days
 
 ),

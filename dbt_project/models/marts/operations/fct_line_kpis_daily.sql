@@ -1,3 +1,7 @@
+{#- The machine statement (fct_machine_kpis_daily, last part of its kpi_note) and the line's. -#}
+{%- set no_sensors_note = 'no sensors declared: data completeness not applicable' -%}
+{%- set no_sensors_line_note = 'no sensors declared on any machine of the line: data completeness not applicable' -%}
+
 with
 
 machine_kpis as (
@@ -23,7 +27,13 @@ reliability as (
 -- busy time), so they lower the line's availability without being counted twice.
 output_machine_days as (
 
-    select machine_kpis.*
+    select
+        machine_kpis.*,
+        -- Its notes without its no-sensors statement: the line states its completeness itself.
+        nullif(
+            regexp_replace(coalesce(machine_kpis.kpi_note, ''), '(; )?{{ no_sensors_note }}$', ''),
+            ''
+        ) as output_machine_kpi_note,
     from machine_kpis
     inner join machines
         on machines.machine_id = machine_kpis.machine_id
@@ -33,7 +43,8 @@ output_machine_days as (
 
 -- Yield, energy and completeness involve every machine of the line. First-pass yield is the rolled
 -- throughput yield (product of the machines' yields, i.e. scrap anywhere on the line), known only
--- when every machine has counts.
+-- when every machine has counts. Completeness is the mean over the machines that declare tags
+-- (avg skips the nulls of machines without sensors); null and stated not applicable when none does.
 line_rollup as (
 
     select
@@ -44,6 +55,7 @@ line_rollup as (
         product(machine_kpis.first_pass_yield) as rolled_yield,
         sum(machine_kpis.energy_kwh) as energy_kwh,
         avg(machine_kpis.data_completeness) as data_completeness,
+        bool_or(machine_kpis.has_tags) as any_machine_has_tags,
     from machine_kpis
     group by machine_kpis.line_id, machine_kpis.date
 
@@ -108,13 +120,19 @@ final as (
             when line_rollup.machines_with_yield = line_rollup.machine_count
                 then {{ round_kpi('1 - line_rollup.rolled_yield') }}
         end as scrap_rate,
-        {{ round_kpi('line_rollup.data_completeness') }} as data_completeness,
+        case
+            when line_rollup.any_machine_has_tags is distinct from false
+                then {{ round_kpi('line_rollup.data_completeness') }}
+        end as data_completeness,
         output_machine_days.machine_id as output_machine_id,
         nullif(concat_ws('; ',
             case
-                when output_machine_days.kpi_note is not null
+                when output_machine_days.output_machine_kpi_note is not null
                     then 'output machine ' || output_machine_days.machine_id || ': '
-                        || output_machine_days.kpi_note
+                        || output_machine_days.output_machine_kpi_note
+            end,
+            case
+                when line_rollup.any_machine_has_tags = false then '{{ no_sensors_line_note }}'
             end,
             case
                 when line_rollup.machines_with_yield < line_rollup.machine_count

@@ -1,5 +1,9 @@
 {%- set cap = var('performance_cap') -%}
 {%- set window_days = var('reliability_window_days') -%}
+{#- The statement on a machine without tags (DESIGN §3.2); fct_line_kpis_daily and the kpi_daily
+    contract (data_contracts/published/kpi_daily.yml) rely on the words "data completeness not
+    applicable". Keep it the last part of kpi_note. -#}
+{%- set no_sensors_note = 'no sensors declared: data completeness not applicable' -%}
 
 with
 
@@ -65,8 +69,9 @@ production_daily as (
 
 ),
 
--- Completeness over all of the machine's tags, weighted by expected samples; energy from its
--- power tags (null when no power tag delivered a good sample that day).
+-- Completeness over all of the machine's tags, weighted by expected samples (a tag with no sample
+-- counts 0); energy from its power tags (null when no power tag delivered a good sample that day).
+-- A machine without tags has no rows here: its completeness is null and stated not applicable.
 tag_daily as (
 
     select
@@ -88,6 +93,7 @@ joined as (
         machine_days.machine_id,
         machine_days.date,
         machine_days.day_hours,
+        machine_days.has_tags,
         state_hours.machine_id is not null as has_states,
         production_daily.machine_id is not null as has_production,
         state_hours.running_hours,
@@ -215,7 +221,9 @@ final as (
         -- Every part is counted once, at its first pass: first-pass yield = good / (good + scrap).
         {{ round_kpi('quality_raw') }} as first_pass_yield,
         {{ round_kpi(safe_divide('scrap_qty_known', 'produced_qty_known')) }} as scrap_rate,
-        {{ round_kpi('data_completeness') }} as data_completeness,
+        case when has_tags is distinct from false then {{ round_kpi('data_completeness') }} end
+            as data_completeness,
+        has_tags,
         nullif(concat_ws('; ',
             case when not has_states then 'no MES state data for this day' end,
             case
@@ -237,7 +245,8 @@ final as (
             case
                 when failure_count = 0
                     then 'no corrective failure in the trailing {{ window_days }} days (MTBF undefined)'
-            end
+            end,
+            case when has_tags = false then '{{ no_sensors_note }}' end
         ), '') as kpi_note,
     from kpis
 

@@ -1,19 +1,13 @@
-{%- set signals = var('feature_signals', ['temperature', 'vibration', 'power', 'torque', 'pressure', 'speed']) | list -%}
-{#- A plant whose tags carry other signals (flow, ratio, ...) adds them here, comma separated, without
-    losing the default columns other plants' consumers and tests expect. -#}
-{%- for extra in env_var('TWIN_EXTRA_FEATURE_SIGNALS', '').split(',') -%}
-{%- set extra = extra | trim -%}
-{%- if extra and not modules.re.fullmatch('[a-z][a-z0-9_]*', extra) -%}
-{{ exceptions.raise_compiler_error('TWIN_EXTRA_FEATURE_SIGNALS: ' ~ extra ~ ' is not a lower-case identifier') }}
-{%- elif extra and extra not in signals -%}
-{%- do signals.append(extra) -%}
-{%- endif -%}
-{%- endfor -%}
+{#- One block of columns per signal the plant model declares (stg_plant__tags), named
+    <signal_column_name(signal)>_<statistic> and sorted by name: no list to maintain, any free-text
+    signal (acoustic, Motor Current, s7, ...). Empty at parse time (no warehouse). -#}
+{%- set signals = feature_signal_columns(plant_feature_signals()) -%}
 {%- set signal_statistics = [
     'mean_1h', 'mean_6h', 'mean_24h', 'stddev_6h', 'stddev_24h', 'slope_24h', 'slope_72h',
     'level_ratio_24h', 'level_zscore_24h', 'peak_ratio_24h',
 ] -%}
 {%- set horizon_h = var('failure_horizon_hours', 72) -%}
+-- depends_on: {{ ref('stg_plant__tags') }}
 
 with
 
@@ -41,17 +35,16 @@ work_orders as (
 
 ),
 
--- One column per signal and statistic, named by signal (not tag) so every plant has the same
--- columns; a machine without that signal gets nulls. Signals not in var('feature_signals') are
--- only used for the data-quality shares.
+-- One column per declared signal and statistic, named by signal (not tag): machines of one plant
+-- share the columns, and a machine without that signal gets nulls.
 signals_pivoted as (
 
     select
         machine_id,
         as_of,
-        {%- for signal in signals %}
+        {%- for signal, name in signals %}
         {%- for statistic in signal_statistics %}
-        max({{ statistic }}) filter (where signal = '{{ signal }}') as {{ signal }}_{{ statistic }},
+        max({{ statistic }}) filter (where signal = '{{ signal | replace("'", "''") }}') as {{ name }}_{{ statistic }},
         {%- endfor %}
         {%- endfor %}
         sum(sum_of_means_24h) filter (where signal = 'power') as load_kw_24h,
@@ -116,9 +109,9 @@ final as (
         machine_hours.line_id,
         machine_hours.machine_id,
         machine_hours.as_of,
-        {%- for signal in signals %}
+        {%- for signal, name in signals %}
         {%- for statistic in signal_statistics %}
-        signals_pivoted.{{ signal }}_{{ statistic }},
+        signals_pivoted.{{ name }}_{{ statistic }},
         {%- endfor %}
         {%- endfor %}
         signals_pivoted.load_kw_24h,
