@@ -12,23 +12,14 @@ import pandas as pd
 
 from ml.config import FailureModelConfig
 from ml.evaluate import Evaluation, feature_importance, score, should_promote
-from ml.fallback import ReliabilityFallback, reliability_fallback
+from ml.fallback import RISK_COLUMNS, ReliabilityFallback, reliability_fallback
 from ml.features import prepare
 from ml.plots import review_figures
 from ml.registry import FailureModelRegistry
 from ml.train import FittedFailureModel, fit
 
-RISK_TABLE_COLUMNS = [
-    "site_id",
-    "machine_id",
-    "as_of",
-    "p_failure_72h",
-    "hours_to_failure_p10",
-    "hours_to_failure_p50",
-    "hours_to_failure_p90",
-    "failure_mode",
-    "model_version",
-]
+# machine_failure_risk as published (DESIGN §3.4): the risk frame with its site and model
+RISK_TABLE_COLUMNS = ["site_id", *RISK_COLUMNS, "model_version"]
 
 
 @dataclass

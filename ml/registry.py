@@ -4,8 +4,7 @@ Conventions: experiment and registered model ``failure_model``; every training i
 version with alias ``challenger``; ``promote`` moves alias ``champion``; a reviewer's decision is the
 version tag ``review`` (``approved`` / ``rejected``; ``pending`` until then). Aliases, never stages. The
 names are the constants below; the promotion and review rules that move the aliases and set the tags
-(``promote_challenger``, ``review_decisions_to_apply``, ``apply_review``) are here too, so they can be
-tested against a real tracking store without Dagster.
+(``promote_challenger``, ``review_decisions_to_apply``, ``apply_review``) are in ml/promotion.py.
 
 The tracking URI is always passed in. ``mlflow.sklearn.log_model`` only works through MLflow's global
 "fluent" state, so it runs inside ``_tracking_uri()``, which sets the URI and restores the previous
@@ -25,10 +24,8 @@ import json
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
 from urllib.parse import urlparse
 
 import mlflow
@@ -38,8 +35,6 @@ import yaml
 from mlflow import MlflowClient
 from mlflow.models import infer_signature
 
-from ml.config import PromotionFloors, load_config
-from ml.evaluate import should_promote
 from ml.train import FittedFailureModel
 
 MODEL_NAME = "failure_model"
@@ -303,10 +298,7 @@ class FailureModelRegistry:
         return self.load_version(version), version
 
 
-# --- Promotion and review rules ------------------------------------------------------------------
-# The gate itself (floors, comparison with the champion) is ``ml.evaluate.should_promote``; its verdict
-# is stored on the version as GATE_TAG. These rules decide, from that tag and the reviewer's, which
-# version the aliases point at.
+# --- The gate's verdict as a version tag (the rules that act on it: ml/promotion.py) -------------
 
 
 def gate_tag(passed: bool) -> str:
@@ -316,147 +308,6 @@ def gate_tag(passed: bool) -> str:
 
 def passed_gate(tags: Mapping[str, str]) -> bool:
     return tags.get(GATE_TAG) == GATE_PASSED
-
-
-def may_become_champion(tags: Mapping[str, str], *, review_required: bool) -> bool:
-    """A version may become champion if it passed the gate and, in reviewer mode, was approved."""
-    if not passed_gate(tags):
-        return False
-    return not review_required or tags.get(REVIEW_TAG) == REVIEW_APPROVED
-
-
-PromotionKind = Literal["no_challenger", "gate_refused", "awaiting_review", "promoted"]
-
-
-@dataclass(frozen=True)
-class PromotionOutcome:
-    """What ``promote_challenger`` did with the challenger."""
-
-    kind: PromotionKind
-    version: str | None  # the challenger's version (None when there is none)
-
-    @property
-    def promoted(self) -> bool:
-        return self.kind == "promoted"
-
-    @property
-    def description(self) -> str:
-        if self.kind == "no_challenger":
-            return "none: no challenger registered"
-        if self.kind == "gate_refused":
-            return f"none: challenger v{self.version} did not pass the gate"
-        if self.kind == "awaiting_review":
-            return f"awaiting review: tag v{self.version} {REVIEW_TAG}={REVIEW_APPROVED} in MLflow"
-        return "promoted"
-
-
-def promotion_outcome(registry: FailureModelRegistry, *, review_required: bool) -> PromotionOutcome:
-    """What should happen to the current challenger (reads the registry, changes nothing)."""
-    challenger = registry.challenger_version()
-    if challenger is None:
-        return PromotionOutcome("no_challenger", None)
-    tags = registry.version_tags(challenger)
-    if not passed_gate(tags):
-        return PromotionOutcome("gate_refused", challenger)
-    if not may_become_champion(tags, review_required=review_required):
-        return PromotionOutcome("awaiting_review", challenger)
-    return PromotionOutcome("promoted", challenger)
-
-
-def promote_challenger(
-    registry: FailureModelRegistry, *, review_required: bool
-) -> PromotionOutcome:
-    """Make the challenger champion if it passed the gate (and, in reviewer mode, was approved)."""
-    outcome = promotion_outcome(registry, review_required=review_required)
-    if outcome.promoted:
-        registry.promote(outcome.version)
-    return outcome
-
-
-def review_decisions_to_apply(registry: FailureModelRegistry) -> list[tuple[str, str]]:
-    """(version, decision) for every reviewer decision not yet acted on, in the registry's order.
-
-    An approval of a version that did not pass the gate is ignored: a reviewer cannot override the gate.
-    """
-    out = []
-    for version, tags in registry.all_version_tags():
-        decision = tags.get(REVIEW_TAG)
-        if decision not in REVIEW_DECISIONS or tags.get(REVIEW_APPLIED_TAG):
-            continue
-        if decision == REVIEW_APPROVED and not passed_gate(tags):
-            continue
-        out.append((version, decision))
-    return out
-
-
-def unrecognised_review_values(registry: FailureModelRegistry) -> list[tuple[str, str]]:
-    """(version, value) of REVIEW_TAG values that are neither pending nor a decision: ignored."""
-    known = (REVIEW_PENDING, *REVIEW_DECISIONS)
-    return [
-        (version, tags[REVIEW_TAG])
-        for version, tags in registry.all_version_tags()
-        if REVIEW_TAG in tags and tags[REVIEW_TAG] not in known
-    ]
-
-
-ReviewEffect = Literal["promoted", "challenger_retired", "recorded", "refused", "ignored"]
-
-
-def approval_refusal(
-    registry: FailureModelRegistry, version: str, floors: PromotionFloors | None = None
-) -> str | None:
-    """Why an approved ``version`` may not replace the current champion now (None: it may).
-
-    The same rule as automatic promotion: the version must have passed the gate, and the gate must
-    hold against the *current* champion. When the gate already compared it with this champion (at
-    registration, like-for-like on its held-out data) its verdict stands; otherwise (an older version,
-    or a champion promoted since) ``should_promote`` is re-run on the two versions' held-out metrics.
-    """
-    tags = registry.version_tags(version)
-    if not passed_gate(tags):
-        return f"v{version} did not pass the promotion gate"
-    champion = registry.champion_version()
-    if champion is None or champion == str(version) or tags.get(GATE_CHAMPION_TAG) == champion:
-        return None
-    floors = floors if floors is not None else load_config().floors
-    ok, reasons = should_promote(
-        registry.version_metrics(version), registry.version_metrics(champion), floors
-    )
-    if ok:
-        return None
-    return f"v{version} does not pass the gate against champion v{champion}: " + "; ".join(reasons)
-
-
-def apply_review(
-    registry: FailureModelRegistry,
-    version: str,
-    decision: str,
-    floors: PromotionFloors | None = None,
-) -> ReviewEffect:
-    """Act on a reviewer's decision, recorded as REVIEW_APPLIED_TAG so it is acted on once.
-
-    ``approved``: the version becomes champion if ``approval_refusal`` finds no reason against it
-    (the gate is re-checked against the current champion); otherwise the champion stays and the
-    reason goes on the version (REVIEW_OUTCOME_TAG and its description): effect ``refused``.
-    ``rejected``: a rejected challenger loses alias ``challenger``. Any other value is not a
-    decision: nothing changes (effect ``ignored``).
-    """
-    if decision not in REVIEW_DECISIONS:
-        return "ignored"
-    effect: ReviewEffect = "recorded"
-    if decision == REVIEW_APPROVED:
-        reason = approval_refusal(registry, version, floors)
-        if reason is None:
-            registry.promote(version)
-            effect = "promoted"
-        else:
-            registry.refuse_approval(version, reason)
-            effect = "refused"
-    elif registry.challenger_version() == version:
-        registry.retire_challenger()
-        effect = "challenger_retired"
-    registry.mark_review_applied(version, decision)
-    return effect
 
 
 def load_skops(path: Path) -> FittedFailureModel:

@@ -23,6 +23,7 @@ from data_contracts import (
     lock_violations,
 )
 from data_contracts.validation import run_suite
+from tests.support.publication import make_tables
 
 DBT_MODELS = Path(__file__).resolve().parents[2] / "dbt_project" / "models" / "publish"
 TYPES = {"varchar", "double", "integer", "bigint", "date", "timestamp", "boolean"}
@@ -208,30 +209,16 @@ NO_SENSORS_LINE = "no sensors declared on any machine of the line: data complete
 
 def _kpi_frame(rows: list[tuple[str, str | None, float | None, str | None]]) -> pd.DataFrame:
     """kpi_daily rows (line_id, machine_id, data_completeness, kpi_note), the other KPIs filled."""
+    template = make_tables()["kpi_daily"].iloc[0].to_dict()
     return pd.DataFrame(
         [
             {
-                "site_id": "S1",
+                **template,
                 "line_id": line_id,
                 "machine_id": machine_id,
-                "date": dt.date(2026, 11, 20),
-                "availability": 0.9,
-                "performance": 0.95,
-                "quality": 0.98,
-                "oee": 0.8379,
-                "planned_busy_hours": 16.0,
-                "production_hours": 14.4,
-                "unplanned_downtime_hours": 1.6,
-                "produced_qty": 1000.0,
-                "good_qty": 980.0,
-                "mtbf_hours": 300.0,
-                "mttr_hours": 2.5,
                 "energy_kwh_per_unit": None,
-                "first_pass_yield": 0.98,
-                "scrap_rate": 0.02,
                 "data_completeness": completeness,
                 "kpi_note": note,
-                "publication_id": None,
             }
             for line_id, machine_id, completeness, note in rows
         ]

@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import json
 import math
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -23,11 +20,11 @@ import pytest
 from ml.config import FailureModelConfig
 from ml.features import feature_columns
 from tests.integration.conftest import TINY_PLANT, TinyLake
+from tests.support.dbt import built_results, dbt_build
 from twin.plant.model import parse_plant
 
 pytestmark = pytest.mark.integration
 
-DBT_PROJECT = Path(__file__).resolve().parents[2] / "dbt_project"
 T = dt.datetime
 FIRST = T(2026, 3, 2)  # Monday, 00:00 UTC
 DAYS = 10
@@ -132,49 +129,11 @@ def truncate_lake(source_home: Path, target_home: Path, cut_at: dt.datetime) -> 
 
 def run_dbt_build(home: Path, work: Path) -> None:
     """`dbt build --select +fct_machine_hourly_features` for TWIN_HOME=home, in a subprocess."""
-    proc = _dbt_build(home, work)
-    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-2000:]
-    results = json.loads((work / "dbt_target" / "run_results.json").read_text())["results"]
-    not_ok = [
-        (r["unique_id"], r["status"]) for r in results if r["status"] not in {"success", "pass"}
-    ]
-    assert not not_ok, not_ok
+    built_results(work, _dbt_build(home, work))
 
 
-def _dbt_build(home: Path, work: Path) -> subprocess.CompletedProcess:
-    dbt = Path(sys.executable).with_name("dbt")
-    target = work / "dbt_target"
-    return subprocess.run(
-        [
-            str(dbt),
-            "build",
-            "--select",
-            "+fct_machine_hourly_features",
-            # only tests whose every parent is built here (relationships to other marts are not)
-            "--indirect-selection",
-            "cautious",
-            "--project-dir",
-            str(DBT_PROJECT),
-            "--profiles-dir",
-            str(DBT_PROJECT),
-            "--target-path",
-            str(target),
-            "--log-path",
-            str(work / "dbt_logs"),
-            "--no-use-colors",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={**_env(), "TWIN_HOME": str(home)},
-    )
-
-
-def _env() -> dict[str, str]:
-    import os
-
-    return dict(os.environ)
+def _dbt_build(home: Path, work: Path):
+    return dbt_build(work, "+fct_machine_hourly_features", home=home, timeout=120)
 
 
 def _features(home: Path) -> pd.DataFrame:

@@ -9,21 +9,18 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from tests.integration.conftest import TINY_PLANT, TinyLake
+from tests.support.dbt import built_results, dbt_build
 from twin.plant.model import parse_plant
 from twin.publish.table_checks import check_table, provisional_stamp
 
 pytestmark = pytest.mark.integration
 
-DBT_PROJECT = Path(__file__).resolve().parents[2] / "dbt_project"
 T = dt.datetime
 LOADED_1 = T(2026, 3, 31, 0, 0)
 LOADED_2 = T(2026, 3, 31, 6, 0)
@@ -216,35 +213,8 @@ def build_scenario(lake) -> None:
 
 
 def run_dbt_build(tmp_path: Path) -> None:
-    """`dbt build` against $TWIN_HOME in a subprocess (dbt-duckdb keeps its connection open for the
-    life of the process), with target and logs kept under tmp_path."""
-    dbt = Path(sys.executable).with_name("dbt")
-    target = tmp_path / "dbt_target"
-    proc = subprocess.run(
-        [
-            str(dbt),
-            "build",
-            "--project-dir",
-            str(DBT_PROJECT),
-            "--profiles-dir",
-            str(DBT_PROJECT),
-            "--target-path",
-            str(target),
-            "--log-path",
-            str(tmp_path / "dbt_logs"),
-            "--no-use-colors",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-2000:]
-    results = json.loads((target / "run_results.json").read_text())["results"]
-    not_ok = [
-        (r["unique_id"], r["status"]) for r in results if r["status"] not in {"success", "pass"}
-    ]
-    assert not not_ok, not_ok
+    """`dbt build` of the whole project against $TWIN_HOME in a subprocess."""
+    results = built_results(tmp_path, dbt_build(tmp_path, timeout=120))
     kinds = {r["unique_id"].split(".")[0] for r in results}
     assert {"model", "test", "unit_test"} <= kinds, kinds
 

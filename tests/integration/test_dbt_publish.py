@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -15,13 +13,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from data_contracts import PUBLISHED_TABLES, load_published_contract
+from tests.support.dbt import dbt_build
 from twin.paths import TwinPaths
 from twin.publish.inputs import input_schema
 from twin.publish.versions import ensure_publish_inputs, publish
 
 pytestmark = pytest.mark.integration
 
-DBT_PROJECT = Path(__file__).resolve().parents[2] / "dbt_project"
 T = dt.datetime
 LOADED = T(2026, 3, 12, 0, 0)
 WEEKS = [dt.date(2026, 3, 16), dt.date(2026, 3, 23)]
@@ -113,27 +111,14 @@ def write_publish_inputs(paths: TwinPaths) -> None:
 
 
 def run_dbt_build(tmp_path: Path) -> list[dict]:
-    """`dbt build` of the publish models and everything upstream, in a subprocess, with target and
-    logs under tmp_path (dbt-duckdb keeps its connection open for the life of the process)."""
-    dbt = Path(sys.executable).with_name("dbt")
-    target = tmp_path / "dbt_target"
-    proc = subprocess.run(
-        [
-            str(dbt), "build", "--select", "+path:models/publish",
-            # Only tests whose every parent is built (relationships to unselected marts stay out).
-            "--indirect-selection", "cautious",
-            "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
-            "--target-path", str(target), "--log-path", str(tmp_path / "dbt_logs"),
-            "--no-use-colors",
-        ],
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+    """`dbt build` of the publish models and everything upstream, in a subprocess."""
+    proc = dbt_build(tmp_path, "+path:models/publish")
     assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-2000:]
-    manifest = json.loads((target / "manifest.json").read_text())
+    manifest = json.loads((tmp_path / "dbt_target" / "manifest.json").read_text())
     for name in PUBLISHED_TABLES:
         node = manifest["nodes"][f"model.twinbridge.{name}"]
         assert node["config"]["contract"]["enforced"] is True, name
-    return json.loads((target / "run_results.json").read_text())["results"]
+    return json.loads((tmp_path / "dbt_target" / "run_results.json").read_text())["results"]
 
 
 def test_publish_models_build_with_enforced_contracts_and_publish(

@@ -11,6 +11,14 @@ import pytest
 
 from ml import evaluate, pipeline
 from ml.config import FailureModelConfig, PromotionFloors
+from ml.promotion import (
+    apply_review,
+    may_become_champion,
+    promote_challenger,
+    promotion_outcome,
+    review_decisions_to_apply,
+    unrecognised_review_values,
+)
 from ml.registry import (
     CHALLENGER,
     CHAMPION,
@@ -27,13 +35,7 @@ from ml.registry import (
     REVIEW_TAG,
     REVIEWER_TAG,
     FailureModelRegistry,
-    apply_review,
     gate_tag,
-    may_become_champion,
-    promote_challenger,
-    promotion_outcome,
-    review_decisions_to_apply,
-    unrecognised_review_values,
 )
 
 # Floors nothing on the synthetic plant can clear: the gate refuses.

@@ -3,6 +3,7 @@ webhook when one is configured (a real HTTP server on 127.0.0.1 receives it)."""
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import threading
@@ -51,6 +52,34 @@ def _log_lines(paths: TwinPaths) -> list[dict]:
     return [json.loads(line) for line in failure_log(paths).read_text().splitlines()]
 
 
+@contextlib.contextmanager
+def _failed_run(home: TwinHome):
+    """A real run that failed (an asset raising), as the failure sensor sees it: (context, run id)."""
+
+    @dg.asset
+    def broken_asset() -> None:
+        raise RuntimeError("the lake is not reachable")
+
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([broken_asset], instance=instance, raise_on_error=False)
+        assert not result.success
+        failure = next(
+            event
+            for event in instance.all_logs(result.run_id)
+            if event.dagster_event and event.dagster_event.event_type_value == "PIPELINE_FAILURE"
+        )
+        yield (
+            dg.build_run_status_sensor_context(
+                sensor_name="run_failure_alerts",
+                dagster_instance=instance,
+                dagster_run=instance.get_run_by_id(result.run_id),
+                dagster_event=failure.dagster_event,
+                resources={"twin": home},
+            ).for_run_failure(),
+            result.run_id,
+        )
+
+
 def test_a_failure_is_logged_and_posted(tmp_path, webhook) -> None:
     url, received = webhook
     paths = TwinPaths(tmp_path).ensure()
@@ -83,31 +112,13 @@ def test_the_sensor_reports_a_real_failed_run(tmp_path, webhook, monkeypatch) ->
     url, received = webhook
     monkeypatch.setenv(WEBHOOK_ENV, url)
 
-    @dg.asset
-    def broken_asset() -> None:
-        raise RuntimeError("the lake is not reachable")
-
     home = TwinHome(home=str(tmp_path / "home"), plant_file=str(plant_path()))
-    with dg.instance_for_test() as instance:
-        result = dg.materialize([broken_asset], instance=instance, raise_on_error=False)
-        assert not result.success
-        failure = next(
-            event
-            for event in instance.all_logs(result.run_id)
-            if event.dagster_event and event.dagster_event.event_type_value == "PIPELINE_FAILURE"
-        )
-        context = dg.build_run_status_sensor_context(
-            sensor_name="run_failure_alerts",
-            dagster_instance=instance,
-            dagster_run=instance.get_run_by_id(result.run_id),
-            dagster_event=failure.dagster_event,
-            resources={"twin": home},
-        ).for_run_failure()
+    with _failed_run(home) as (context, run_id):
         run_failure_alerts(context)
     [line] = _log_lines(home.paths)
-    assert line["run_id"] == result.run_id
+    assert line["run_id"] == run_id
     assert "broken_asset" in line["error"]
-    assert [body["run_id"] for body in received] == [result.run_id]
+    assert [body["run_id"] for body in received] == [run_id]
 
 
 def test_a_failing_webhook_post_shows_no_part_of_the_url_path(tmp_path, webhook, caplog) -> None:
@@ -132,25 +143,8 @@ def test_the_failure_sensor_warning_shows_only_the_webhook_host(
     url, _ = webhook
     monkeypatch.setenv(WEBHOOK_ENV, url.replace("/hook", "/services/revoked-s3cret"))
 
-    @dg.asset
-    def broken_asset() -> None:
-        raise RuntimeError("the lake is not reachable")
-
     home = TwinHome(home=str(tmp_path / "home"), plant_file=str(plant_path()))
-    with dg.instance_for_test() as instance:
-        result = dg.materialize([broken_asset], instance=instance, raise_on_error=False)
-        failure = next(
-            event
-            for event in instance.all_logs(result.run_id)
-            if event.dagster_event and event.dagster_event.event_type_value == "PIPELINE_FAILURE"
-        )
-        context = dg.build_run_status_sensor_context(
-            sensor_name="run_failure_alerts",
-            dagster_instance=instance,
-            dagster_run=instance.get_run_by_id(result.run_id),
-            dagster_event=failure.dagster_event,
-            resources={"twin": home},
-        ).for_run_failure()
+    with _failed_run(home) as (context, _):
         capfd.readouterr()  # only what the sensor writes from here on
         run_failure_alerts(context)  # Dagster's logger writes the warning to stderr
     out, err = capfd.readouterr()

@@ -76,7 +76,7 @@ def failure_model_champion(
     context: dg.AssetExecutionContext, model_registry: ModelRegistry
 ) -> dg.MaterializeResult:
     """Promote the challenger that passed the gate to champion (or, in reviewer mode, leave it awaiting a reviewer)."""
-    from ml.registry import promote_challenger
+    from ml.promotion import promote_challenger
 
     outcome = promote_challenger(
         model_registry.registry(), review_required=model_registry.review_required

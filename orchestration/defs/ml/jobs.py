@@ -32,7 +32,8 @@ def apply_review_decision(
     context: dg.OpExecutionContext, config: ReviewDecision, model_registry: ModelRegistry
 ) -> None:
     """Promote an approved version that passes the gate against the champion; retire a rejected one."""
-    from ml.registry import REVIEW_DECISIONS, REVIEW_OUTCOME_TAG, apply_review
+    from ml.promotion import apply_review
+    from ml.registry import REVIEW_DECISIONS, REVIEW_OUTCOME_TAG
 
     effect = apply_review(model_registry.registry(), config.version, config.decision)
     if effect == "promoted":

@@ -30,7 +30,8 @@ def model_review_sensor(context: dg.SensorEvaluationContext, model_registry: Mod
             "review mode is off (TWIN_MODEL_REVIEW is not set): promotion does not wait for "
             "reviewers and review tags are not acted on"
         )
-    from ml.registry import REVIEW_DECISIONS, review_decisions_to_apply, unrecognised_review_values
+    from ml.promotion import review_decisions_to_apply, unrecognised_review_values
+    from ml.registry import REVIEW_DECISIONS
 
     registry = model_registry.registry()
     for version, value in unrecognised_review_values(registry):
