@@ -91,3 +91,26 @@ def redact_url(url: str) -> str:
     except ValueError:  # not a number: leave it out
         port = None
     return f"{scheme}://{host}" + (f":{port}" if port is not None else "")
+
+
+def events_webhook() -> str:
+    """TWIN_EVENTS_WEBHOOK: where change events are POSTed (a secret: show only ``redact_url``)."""
+    return _text("TWIN_EVENTS_WEBHOOK")
+
+
+def event_change_pct() -> float:
+    """TWIN_EVENT_CHANGE_PCT: how far (percent) a P50 capacity must move to raise an event; default 5."""
+    import math
+
+    text = _text("TWIN_EVENT_CHANGE_PCT")
+    if not text:
+        return 5.0
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(
+            f"TWIN_EVENT_CHANGE_PCT must be a non-negative number of percent such as 5, not {text!r}."
+        )
+    return value

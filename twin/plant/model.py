@@ -117,12 +117,38 @@ class Machine(_Strict):
     changeover_min: float = Field(default=0.0, ge=0)
     planned_maintenance: list[PlannedMaintenance] = Field(default_factory=list)
     tags: list[Tag] = Field(default_factory=list)
+    # consecutive machines of a line with the same station work in parallel at one step of the
+    # line (DESIGN §3.2); None: the machine is a station of its own
+    station: str | None = None
 
 
 class Line(_Strict):
     id: str
     buffer_capacity: int = Field(ge=0)
     machines: list[Machine] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _stations_consecutive(self) -> Line:
+        for name in dict.fromkeys(m.station for m in self.machines if m.station is not None):
+            at = [i for i, m in enumerate(self.machines) if m.station == name]
+            if at[-1] - at[0] + 1 != len(at):
+                ids = [self.machines[i].id for i in at]
+                raise ValueError(
+                    f"line {self.id!r}: the machines of station {name!r} {ids} must be consecutive "
+                    "in flow order (machines in parallel at one step of the line)"
+                )
+        return self
+
+    @property
+    def stations(self) -> list[list[Machine]]:
+        """The line's steps in flow order: each a list of the machines working in parallel there."""
+        out: list[list[Machine]] = []
+        for m in self.machines:
+            if m.station is not None and out and out[-1][0].station == m.station:
+                out[-1].append(m)
+            else:
+                out.append([m])
+        return out
 
 
 class Plant(_Strict):

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from twin.files import copy_file_atomically, fsync_dir, fsync_file, write_text_atomically
 from twin.publish.catalog import CATALOG_NAME, write_version
+from twin.publish.events.delivery import after_publication
 from twin.publish.inputs import ensure_publish_inputs
 from twin.publish.publication import Publication
 from twin.publish.report.page import write_report
@@ -221,6 +222,9 @@ def publish(paths: TwinPaths, tables: Mapping[str, Any], lineage: Mapping[str, A
         live = _switch(root, publication_id, kind="publish")
         publication = _publication(root, publication_id, live)
         write_report(paths, publication)  # under the lock: report.html matches catalog.duckdb
+    # Change events after the lock: delivery does network I/O (up to its timeout) and must not hold
+    # up other publishers; both versions compared are immutable, and the outbox has its own lock.
+    after_publication(paths, publication, live["switch"]["from"])
     return publication
 
 

@@ -30,6 +30,12 @@ Columns (DESIGN §3.4, lineage columns are added at publication):
   lost beyond its plan (failures, repairs, changeovers and the starving/blocking they cause).
 * ``bottleneck_share``: machine: share of the line's open time the machine was the momentary
   bottleneck (mean over replications); line rows carry 1.0 (the line is its own constraint).
+* Declared stations (plant model ``station``: parallel machines at one step, simulated as one
+  engine station, ``twin.simulation.line_params.combine_station``): every machine of the station
+  gets its machine row, carrying the station's per-machine figures: hours of one of its machines,
+  the station's rate divided by its plant machines (so the rows add up to the station, machines
+  added by a scenario included) and the station's ``bottleneck_share``; ``constraint_map`` gives
+  each the station's share, ranked in flow order among themselves (ranks stay unique).
 """
 
 from __future__ import annotations
@@ -196,17 +202,31 @@ def _line_rows(line, res, agg, starts, ends, keys) -> pd.DataFrame:
     )
 
 
+def _expand(line) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(station index, machine id, machines at the station) per machine row: one row per plant
+    machine, a declared station's machines each carrying the station's per-machine figures."""
+    members = line.station_members
+    idx = np.array([s for s, ids in enumerate(members) for _ in ids], dtype=int)
+    ids = np.array([i for x in members for i in x], dtype=object)
+    return idx, ids, np.array([len(members[s]) for s in idx], float)
+
+
 def _machine_rows(line, res, agg, starts, ends, keys) -> pd.DataFrame:
     counts = np.asarray(line.counts, float)
-    rate = np.array(
-        [
-            c * m.effective_rate * (1 - m.scrap) * _setup_share(m)
-            for m, c in zip(line.machines, counts, strict=True)
-        ]
+    idx, ids, members = _expand(line)
+    # a station's rate shared by its plant machines (a scenario's added machines included)
+    rate = (
+        np.array(
+            [
+                c * m.effective_rate * (1 - m.scrap) * _setup_share(m)
+                for m, c in zip(line.machines, counts, strict=True)
+            ]
+        )[idx]
+        / members
     )
     calendar = res.open_hours[:, None]  # (K, 1)
-    planned = res.hours["planned"][0]  # (K, N), the same in every replication
-    down, operating = res.hours["down"], res.hours["operating"]  # (R, K, N)
+    planned = res.hours["planned"][0][:, idx]  # (K, N), the same in every replication
+    down, operating = res.hours["down"][..., idx], res.hours["operating"][..., idx]  # (R, K, N)
     busy = down + operating
     down_share = np.divide(down, busy, out=np.zeros_like(down), where=busy > 1e-9)
     unplanned = np.maximum(calendar - planned, 0.0)[None] * down_share  # standalone, per day
@@ -217,11 +237,12 @@ def _machine_rows(line, res, agg, starts, ends, keys) -> pd.DataFrame:
     bottleneck = np.einsum("rkn,kb->rbn", res.bottleneck, agg).mean(axis=0)
     total = bottleneck.sum(axis=1, keepdims=True)
     share = np.divide(bottleneck, total, out=np.zeros_like(bottleneck), where=total > 0)
+    share = share[:, idx]  # a declared station's machines each carry the station's share
     return _frame(
         {**keys, "resource_level": "machine"},
         starts,
         ends,
-        {"resource_id": np.array(line.machine_ids, dtype=object)},
+        {"resource_id": ids},
         {"available_hours": available, "capacity_units": available * rate},
         {
             "calendar_hours": calendar_b,
@@ -243,7 +264,10 @@ def _constraint_rows(line, res, agg, starts, ends, keys) -> pd.DataFrame:
     bottleneck = np.einsum("rkn,kb->rbn", res.bottleneck, agg).mean(axis=0)  # (B, N)
     total = bottleneck.sum(axis=1, keepdims=True)
     share = np.divide(bottleneck, total, out=np.zeros_like(bottleneck), where=total > 0)
-    # rank 1 = the most constraining; ties (e.g. closed days) keep the flow order
+    idx, ids, _ = _expand(line)  # a declared station's machines each carry the station's share
+    share = share[:, idx]
+    # rank 1 = the most constraining; ties (e.g. closed days, a station's machines) keep the
+    # flow order, so ranks stay unique per line, scenario and bucket
     order = np.argsort(-share, axis=1, kind="stable")
     rank = np.empty_like(order)
     np.put_along_axis(rank, order, np.arange(1, share.shape[1] + 1)[None, :], axis=1)
@@ -253,7 +277,7 @@ def _constraint_rows(line, res, agg, starts, ends, keys) -> pd.DataFrame:
             **keys,
             "bucket_start": np.repeat(np.array(starts, dtype=object), n),
             "bucket_end": np.repeat(np.array(ends, dtype=object), n),
-            "machine_id": np.tile(np.array(line.machine_ids, dtype=object), n_b),
+            "machine_id": np.tile(ids, n_b),
             "bottleneck_share": share.ravel(),
             "rank": rank.ravel(),
         }

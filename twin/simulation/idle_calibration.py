@@ -114,6 +114,7 @@ def _trimmed(line: LineParams, horizon: float) -> LineParams:
         horizon_h=horizon,
         bucket_edges=(0.0, horizon),
         line_down=(),
-        parallel=None,
+        # the plant's declared parallel machines stay, scenario-added ones go
+        parallel=tuple(len(x) for x in line.members) if line.members else None,
         weekly_cv=0.0,
     )

@@ -174,6 +174,10 @@ class LineParams:
     # twin.simulation.weekly_variation); applied to the simulated output per replication and week by
     # twin.simulation.capacity.simulate_lines, outside the engine and the reference, which ignore it
     weekly_cv: float = 0.0
+    # the plant's machine ids at each station (a declared ``station`` of the plant model: DESIGN
+    # §3.2); None = each station is the one machine named by its id. The engine ignores it; the
+    # capacity tables give every member a machine row with the station's per-machine figures
+    members: tuple[tuple[str, ...], ...] | None = None
 
     def __post_init__(self) -> None:
         n = len(self.machines)
@@ -183,6 +187,10 @@ class LineParams:
             )
         if self.parallel is not None and (len(self.parallel) != n or min(self.parallel) < 1):
             raise ValueError(f"line {self.id!r}: parallel needs one count >= 1 per station")
+        if self.members is not None and (
+            len(self.members) != n or any(len(x) == 0 for x in self.members)
+        ):
+            raise ValueError(f"line {self.id!r}: members needs one non-empty id list per station")
         edges = self.bucket_edges
         if len(edges) < 2 or edges[0] != 0 or any(b <= a for a, b in itertools.pairwise(edges)):
             raise ValueError(f"line {self.id!r}: bucket edges must start at 0 and increase")
@@ -201,6 +209,18 @@ class LineParams:
     @property
     def machine_ids(self) -> list[str]:
         return [m.id for m in self.machines]
+
+    @property
+    def station_members(self) -> tuple[tuple[str, ...], ...]:
+        """The plant's machine ids at each station (the station's own id when none declared)."""
+        return self.members or tuple((m.id,) for m in self.machines)
+
+    def station_of(self, machine_id: str) -> int:
+        """Index of the station that ``machine_id`` (a plant machine or a station id) belongs to."""
+        for s, (m, ids) in enumerate(zip(self.machines, self.station_members, strict=True)):
+            if machine_id == m.id or machine_id in ids:
+                return s
+        raise KeyError(machine_id)
 
 
 def overlap(intervals: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -55,7 +55,17 @@ from twin.plant.calendar import day_window, local_date_of
 from twin.plant.model import Machine, Plant, Shift
 from twin.simulation.horizon import day_edges, hours_from, shift_hours
 from twin.simulation.idle_calibration import calibrate_own_idle, stretched
-from twin.simulation.line_model import Interval, LineParams, MachineParams, union
+from twin.simulation.line_model import (
+    Deterministic,
+    Distribution,
+    Exponential,
+    Interval,
+    LineParams,
+    LogNormal,
+    MachineParams,
+    Weibull,
+    union,
+)
 from twin.simulation.machine_fit import MachineFit, Priors, fit_machines
 from twin.simulation.near_term_risk import first_failure, latest_risk
 from twin.simulation.pm_plan import last_pm, pm_windows
@@ -139,8 +149,8 @@ def build_line_params(
         plant, scenario, start, edges, dates, fits, mix, priors, last_pm(work_orders, start)
     )
     # own idle: the history's idle without the starving and blocking the engine simulates itself
-    raw = _assemble(context, dict.fromkeys(fits, 0.0), {})
-    own = calibrate_own_idle(list(raw.values()), {m: f.idle for m, f in fits.items()})
+    raw = _assemble(context, {}, {})
+    own = calibrate_own_idle(list(raw.values()), _observed_idle(plant, fits))
     weekly_cv = fit_weekly_cv(plant, kpis, local_date_of(plant, start))
     out = _assemble(context, own, latest_risk(risk, start))
     return {k: dataclasses.replace(v, weekly_cv=weekly_cv[k]) for k, v in out.items()}
@@ -180,6 +190,7 @@ def _assemble(
         machines = []
         for m in line.machines:
             fit = c.fits[m.id]
+            own_idle = idle.get(station_id(line.id, m), 0.0)
             moves = [
                 x
                 for x in scenario.of_type(PmWindowMoved)
@@ -187,7 +198,7 @@ def _assemble(
             ]
             changeovers = len(shares) > 1 and m.changeover_min > 0
             # engine operating hours = running + own idle hours (module doc, "Idle")
-            keep = 1.0 - idle[m.id]
+            keep = 1.0 - own_idle
             tbf = stretched(fit.tbf, 1.0 / keep)
             machines.append(
                 MachineParams(
@@ -214,9 +225,19 @@ def _assemble(
                     setup_h=m.changeover_min / 60 if changeovers else 0.0,
                 )
             )
+        by_id = {m.id: x for m, x in zip(line.machines, machines, strict=True)}
+        stations = [[by_id[m.id] for m in group] for group in line.stations]
+        declared = any(len(group) > 1 for group in stations)
+        if declared:
+            machines = [
+                x[0] if len(x) == 1 else combine_station(station_id(line.id, g[0]), x)
+                for x, g in zip(stations, line.stations, strict=True)
+            ]
         params = LineParams(
             id=line.id,
             machines=tuple(machines),
+            parallel=tuple(len(x) for x in stations) if declared else None,
+            members=tuple(tuple(m.id for m in x) for x in stations) if declared else None,
             buffers=(line.buffer_capacity,) * (len(machines) - 1),
             shifts=tuple((float(a), float(b)) for a, b in shifts),
             horizon_h=end_h,
@@ -268,8 +289,84 @@ def _add_machines(line: LineParams, scenario: Scenario) -> LineParams:
             # yields, changeovers and availability), i.e. what the KPIs say limits the line
             s = int(np.argmin(station_capacity(dataclasses.replace(line, parallel=tuple(counts)))))
         else:
-            s = line.machine_ids.index(c.station)
+            s = line.station_of(c.station)  # a machine id names its (declared) station
         counts[s] += c.count
     return (
         dataclasses.replace(line, parallel=tuple(counts)) if counts != list(line.counts) else line
+    )
+
+
+# ---------------------------------------------------------------- declared stations
+
+
+def station_id(line_id: str, machine: Machine) -> str:
+    """The engine id of the station ``machine`` works at: its own id, or ``line/station`` for a
+    declared station (the plant's station names need not be unique across lines)."""
+    return machine.id if machine.station is None else f"{line_id}/{machine.station}"
+
+
+def _observed_idle(plant: Plant, fits: dict[str, MachineFit]) -> dict[str, float]:
+    """Observed idle share per engine station: the machine's own, or its station's mean."""
+    out: dict[str, float] = {}
+    for line in plant.lines:
+        for group in line.stations:
+            sid = station_id(line.id, group[0])
+            out[sid] = float(np.mean([fits[m.id].idle for m in group]))
+    return out
+
+
+def combine_station(id: str, machines: list[MachineParams]) -> MachineParams:
+    """One engine station of ``len(machines)`` identical parallel machines standing for the
+    declared station's machines (each built from its own fit as a single machine would be).
+
+    The combination keeps what the station can make, per machine and in total:
+
+    * ``rate_per_h``: the mean ideal rate, so n x rate is the station's summed ideal rate;
+      ``performance`` rate-weighted and ``scrap`` weighted by effective rate, so n x effective
+      rate and the station's good output per processing hour are exactly those of its machines.
+    * Failures: the pooled failure rate of the machines (mean of 1 / MTBF, i.e. the harmonic mean
+      MTBF); exponential, or Weibull with the mean shape when every machine's law is Weibull.
+      Repairs: lognormal, mean weighted by each machine's failure rate (so the expected repair
+      hours per operating hour, sum MTTR_i / MTBF_i, stays that of the machines), mean cv.
+    * Near-term risk (``first_tbf``): that of the riskiest machine (shortest mean time to its
+      first failure), a mixture of laws not being one of the engine's; conservative for planners.
+    * Planned windows: the engine stops a station's machines together, so the station keeps the
+      windows of the machine with the most planned hours (identical parallel machines share a PM
+      plan: then exactly each machine's windows; conservative when they differ, and a union
+      would stop the whole station for every machine's maintenance).
+    * Changeovers: mean interval and mean duration of the machines that change over.
+    """
+    rates = np.array([m.rate_per_h for m in machines])
+    perf = np.array([m.performance for m in machines])
+    eff = rates * perf
+    scrap = float(np.dot(eff, [m.scrap for m in machines]) / eff.sum())
+    failing = [m for m in machines if m.tbf is not None]
+    tbf: Distribution | None = None
+    repair: Distribution = machines[0].repair
+    if failing:
+        hazard = np.array([1.0 / m.tbf.mean for m in failing])  # type: ignore[union-attr]
+        mtbf = len(machines) / float(hazard.sum())  # never-failing machines count hazard 0
+        laws = [m.tbf for m in failing]
+        if len(failing) == len(machines) and all(isinstance(x, Weibull) for x in laws):
+            k = float(np.mean([x.shape for x in laws]))  # type: ignore[union-attr]
+            tbf = Weibull(k, mtbf / math.gamma(1 + 1 / k))
+        else:
+            tbf = Exponential(mtbf)
+        w = hazard / hazard.sum()
+        mttr = float(np.dot(w, [m.repair.mean for m in failing]))
+        cvs = [getattr(m.repair, "cv", 0.0) for m in failing]
+        repair = LogNormal(mttr, float(np.mean(cvs))) if mttr > 0 else Deterministic(0.0)
+    firsts = [m.first_tbf for m in machines if m.first_tbf is not None]
+    setups = [m for m in machines if m.setup_every_h is not None]
+    return MachineParams(
+        id=id,
+        rate_per_h=float(rates.mean()),
+        performance=min(float(eff.sum() / rates.sum()), 1.0),
+        scrap=scrap,
+        tbf=tbf,
+        repair=repair,
+        first_tbf=min(firsts, key=lambda d: d.mean) if firsts else None,
+        planned=max(machines, key=lambda m: sum(b - a for a, b in m.planned)).planned,
+        setup_every_h=float(np.mean([m.setup_every_h for m in setups])) if setups else None,
+        setup_h=float(np.mean([m.setup_h for m in setups])) if setups else 0.0,
     )

@@ -30,6 +30,7 @@ seed): a day comes out the same whichever call generates it.
 from __future__ import annotations
 
 import bisect
+import heapq
 import math
 from dataclasses import dataclass
 
@@ -101,6 +102,8 @@ def simulate_week(
     (0..1) per second from ``week_start``; ``runs`` are the line's product runs (start, end, product)
     in epoch seconds, sorted (one per shift).
     """
+    if any(len(group) > 1 for group in line.stations):
+        return _simulate_stations(seed, line, own_codes, degradation, runs, week_start)
     n_m = len(line.machines)
     cap = line.buffer_capacity
     wip0 = math.floor(INITIAL_WIP * cap)
@@ -180,6 +183,95 @@ def simulate_week(
                         finished[i] = True
                         break
                 progress = True
+    return [
+        _flow(own_codes[i], week_start, start[i], done[i], left[i], good[i]) for i in range(n_m)
+    ]
+
+
+def _simulate_stations(
+    seed: int,
+    line: Line,
+    own_codes: list[np.ndarray],
+    degradation: list[np.ndarray],
+    runs: list[tuple[int, int, str]],
+    week_start: int,
+) -> list[MachineFlow]:
+    """``simulate_week`` for a line with parallel machines at a station (plant model ``station``).
+
+    The same rules, event by event instead of the tandem recursion (a station's parts no longer
+    leave in the order they came): the machines of a station share its upstream and downstream
+    buffers. A waiting part goes to the free machine of the station that would finish it first
+    (a broken-down machine takes it only when no other is free); a finished good part leaves when
+    the downstream buffer has room (no buffer: when a machine of the next station is free), the
+    longest-held first. Lines without parallel machines keep the recursion (same bytes as before).
+    """
+    groups: list[list[int]] = []
+    first = 0
+    for group in line.stations:
+        groups.append(list(range(first, first + len(group))))
+        first += len(group)
+    station_of = [j for j, g in enumerate(groups) for _ in g]
+    n_s, n_m = len(groups), len(line.machines)
+    cap = line.buffer_capacity
+    wip0 = math.floor(INITIAL_WIP * cap)
+    run_ends = [float(e) for _, e, _ in runs]
+    avail = [_Availability(c == RUNNING, week_start) for c in own_codes]
+    draws = [_Draws(seed, m, week_start) for m in line.machines]
+    start: list[list[float]] = [[] for _ in range(n_m)]
+    done: list[list[float]] = [[] for _ in range(n_m)]
+    left: list[list[float]] = [[] for _ in range(n_m)]
+    good: list[list[bool]] = [[] for _ in range(n_m)]
+    buffer = [wip0] * (n_s - 1)  # parts waiting between station j and j + 1
+    free = [True] * n_m  # neither processing nor holding a part
+    holding: list[list[int]] = [[] for _ in range(n_s)]  # machines holding a good part, FIFO
+    events: list[tuple[float, int]] = []
+
+    def cycle_s(i: int, t: float) -> float:
+        m = line.machines[i]
+        k = min(bisect.bisect_right(run_ends, t), len(runs) - 1)
+        product = runs[k][2] if runs else next(iter(m.ideal_cycle_time_s))
+        ict = m.ideal_cycle_time_s.get(product, min(m.ideal_cycle_time_s.values()))
+        return ict / draws[i].performance(t, degradation[i])
+
+    t = float(week_start)
+    while True:
+        changed = True
+        while changed:
+            changed = False
+            for j in reversed(range(n_s)):  # downstream first: a start makes room upstream
+                while j == 0 or buffer[j - 1] > 0:
+                    idle = [i for i in groups[j] if free[i]]
+                    if not idle:
+                        break
+                    ends = [avail[i].wall(avail[i].at(t) + cycle_s(i, t)) for i in idle]
+                    i = idle[int(np.argmin(ends))]
+                    c = min(ends)
+                    free[i] = False
+                    start[i].append(t)
+                    if j > 0:
+                        buffer[j - 1] -= 1
+                    changed = True
+                    if c < math.inf:  # else started, but not finished within the simulated time
+                        done[i].append(c)
+                        heapq.heappush(events, (c, i))
+                if j < n_s - 1:
+                    room = cap if cap > 0 else sum(free[i] for i in groups[j + 1])
+                    while holding[j] and buffer[j] < room:
+                        i = holding[j].pop(0)
+                        left[i].append(t)
+                        free[i] = True
+                        buffer[j] += 1
+                        changed = True
+        if not events:
+            break
+        t, i = heapq.heappop(events)
+        j = station_of[i]
+        good[i].append(draws[i].is_good(len(good[i]), t, degradation[i]))
+        if good[i][-1] and j < n_s - 1:
+            holding[j].append(i)
+        else:  # scrap and the last station's parts leave at once
+            left[i].append(t)
+            free[i] = True
     return [
         _flow(own_codes[i], week_start, start[i], done[i], left[i], good[i]) for i in range(n_m)
     ]

@@ -133,3 +133,32 @@ def test_shift_windows_respect_dst_midnight_and_holidays(demo_raw) -> None:
     assert [(w.name, w.hours) for w in windows] == [("night", 9.0)]
     assert windows[0].start == dt.datetime(2026, 10, 24, 20, 0)
     assert windows[0].end == dt.datetime(2026, 10, 25, 5, 0)
+
+
+def test_consecutive_machines_of_one_station_work_in_parallel(demo_raw) -> None:
+    machines = demo_raw["lines"][0]["machines"]
+    machines[2]["station"] = "drilling"
+    machines[3]["station"] = "drilling"
+    plant = parse_plant(demo_raw)
+    line = plant.lines[0]
+    assert [[m.id for m in s] for s in line.stations][1:4] == [
+        ["L1-M02"],
+        ["L1-M03", "L1-M04"],
+        ["L1-M05"],
+    ]
+    assert len(line.stations) == 5
+    assert all(
+        len(s) == 1 for s in parse_plant(yaml.safe_load(DEMO_PLANT.read_text())).lines[1].stations
+    )
+
+
+def test_a_station_whose_machines_are_not_consecutive_is_an_error(demo_raw) -> None:
+    machines = demo_raw["lines"][1]["machines"]
+    machines[0]["station"] = "press"
+    machines[2]["station"] = "press"
+    with pytest.raises(PlantModelError) as error:
+        parse_plant(demo_raw, source="plant.yaml")
+    assert str(error.value) == (
+        "plant.yaml: lines.1: line 'L2': the machines of station 'press' ['L2-M01', 'L2-M03'] "
+        "must be consecutive in flow order (machines in parallel at one step of the line)"
+    )

@@ -46,6 +46,7 @@ def test_publish_writes_an_immutable_version_and_switches_the_catalog(paths: Twi
     assert sorted(p.name for p in root.iterdir()) == [
         ".publish.lock",
         "catalog.duckdb",
+        "events",  # the change events' outbox (twin/publish/events/)
         "manifest.json",
         "report.html",
         "versions",

@@ -22,6 +22,7 @@ from twin.simulation.line_model import (
     MachineParams,
     Weibull,
 )
+from twin.simulation.line_params import combine_station
 
 SHIFTS = tuple((d * 24 + 6.0, d * 24 + 22.0) for d in range(14) if d % 7 < 5)
 WEEKS = (0.0, 168.0, 336.0)
@@ -74,6 +75,21 @@ CONFIGS = {
     "unbalanced, medium buffers": (_line(UNBALANCED, 8), 80, 2),
     "parallel bottleneck": (
         _line([*UNBALANCED[:2], _m(2, 18.0, 12.0, 0.8), *UNBALANCED[3:]], 5, parallel=(1, 1, 2, 1)),
+        80,
+        None,
+    ),
+    # a plant station of two unlike machines, combined as build_line_params does (line_params)
+    "declared station, combined fits": (
+        _line(
+            [
+                *UNBALANCED[:2],
+                combine_station("L/s", [_m(2, 16.0, 10.0, 0.8), _m(3, 20.0, 18.0, 1.2)]),
+                UNBALANCED[3],
+            ],
+            5,
+            parallel=(1, 1, 2, 1),
+            members=(("M0",), ("M1",), ("M2", "M3"), ("M4",)),
+        ),
         80,
         None,
     ),

@@ -1,0 +1,83 @@
+"""The shipped packaging plant end to end: a plant shaped unlike the demo runs with no other setting.
+
+Two lines of different length (PK1 with two labellers in parallel at one station, PK2 with a
+tagless shrink wrapper), three shifts seven days a week with one crossing midnight, America/Chicago.
+Only TWIN_PLANT (and the test's TWIN_HOME / DAGSTER_HOME) is set: the shipped generic scenarios
+apply. Three days keep it short.
+"""
+
+import json
+import os
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+from orchestration.cli.commands import main
+from twin.paths import TwinPaths
+from twin.plant.model import load_plant
+
+pytestmark = pytest.mark.integration
+PLANT = Path(__file__).parents[2] / "twin" / "plants" / "packaging" / "plant.yaml"
+SHIPPED = Path(__file__).parents[2] / "twin" / "scenarios"
+START, DAYS, SEED = "2026-10-20", 3, 5
+LABELLERS = ["PK1-LAB-A", "PK1-LAB-B"]
+
+
+def _only_the_plant(patch: pytest.MonkeyPatch, root: Path) -> TwinPaths:
+    for name in list(os.environ):
+        if name.startswith("TWIN_") or name == "MLFLOW_TRACKING_URI":
+            patch.delenv(name)
+    patch.setenv("TWIN_PLANT", str(PLANT))
+    patch.setenv("TWIN_HOME", str(root / "home"))
+    patch.setenv("DAGSTER_HOME", str(root / "dagster"))
+    return TwinPaths(root / "home")
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory):
+    root = tmp_path_factory.mktemp("packaging")
+    with pytest.MonkeyPatch.context() as patch:
+        paths = _only_the_plant(patch, root)
+        assert main(["check"]) == 0
+        assert main(["generate", "--days", str(DAYS), "--start", START, "--seed", str(SEED)]) == 0
+        assert main(["run"]) == 0
+    manifest = json.loads((paths.published / "manifest.json").read_text())
+    with duckdb.connect(str(paths.published / "catalog.duckdb"), read_only=True) as connection:
+        tables = {
+            name: connection.execute(f"select * from {name}").df()
+            for name in ("capacity_supply", "kpi_daily", "machine_failure_risk")
+        }
+    return manifest, tables
+
+
+def test_capacity_for_both_lines_and_each_labeller_under_the_shipped_scenarios(published) -> None:
+    manifest, tables = published
+    capacity = tables["capacity_supply"]
+    lines = capacity[capacity["resource_level"] == "line"]
+    assert set(lines["resource_id"]) == {"PK1", "PK2"}
+    machines = capacity[capacity["resource_level"] == "machine"]
+    assert set(LABELLERS) <= set(machines["resource_id"])
+    assert set(machines["resource_id"]) == {m.id for m in load_plant(PLANT).machines}
+    labellers = machines[machines["resource_id"].isin(LABELLERS)]
+    assert (labellers["capacity_units"] > 0).any()
+    shipped = sorted(yaml.safe_load(p.read_text())["id"] for p in SHIPPED.glob("*.yaml"))
+    assert manifest["scenario_set"] == shipped
+
+
+def test_the_tagless_station_states_completeness_not_applicable(published) -> None:
+    _, tables = published
+    kpis = tables["kpi_daily"]
+    wrapper = kpis[kpis["machine_id"] == "PK2-WRP"]
+    assert len(wrapper) >= DAYS
+    assert wrapper["data_completeness"].isna().all()
+    assert wrapper["kpi_note"].str.contains("data completeness not applicable").all()
+    tagged = kpis[kpis["machine_id"] == "PK1-FIL"]
+    assert tagged["data_completeness"].notna().all()
+
+
+def test_failure_risk_for_every_machine(published) -> None:
+    _, tables = published
+    risk = tables["machine_failure_risk"]
+    assert sorted(risk["machine_id"]) == sorted(m.id for m in load_plant(PLANT).machines)
