@@ -22,6 +22,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from twin import settings
 from twin.ingest import batch_load, landing
 from twin.paths import TwinPaths
 from twin.publish.inputs import ensure_publish_inputs
@@ -69,8 +70,20 @@ class RunReport:
         return next((s for s in self.stages if s.name == name), None)
 
 
-@cache
 def _definitions() -> dg.Definitions:
+    """The code location as the environment defines it now: loaded once per twin (home, plant,
+    scenarios, registry settings), so a process that runs two twins never mixes their resources."""
+    return _definitions_for(
+        str(settings.twin_home()),
+        str(settings.plant_file()),
+        str(settings.scenarios_dir()),
+        str(settings.mlflow_tracking_uri()),
+        settings.model_review_required(),
+    )
+
+
+@cache
+def _definitions_for(*_environment: object) -> dg.Definitions:
     from orchestration.definitions import defs
 
     return defs()

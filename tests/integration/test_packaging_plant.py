@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 import yaml
 
@@ -81,3 +82,27 @@ def test_failure_risk_for_every_machine(published) -> None:
     _, tables = published
     risk = tables["machine_failure_risk"]
     assert sorted(risk["machine_id"]) == sorted(m.id for m in load_plant(PLANT).machines)
+
+
+def test_the_line_yield_counts_each_part_once_at_the_parallel_labellers(published) -> None:
+    """Rolled yield over the stations: the two labellers are one step (their pooled good share),
+    not two steps in series (which would count the labelling scrap twice)."""
+    _, tables = published
+    kpis = tables["kpi_daily"]
+    machines = kpis[kpis["line_id"].eq("PK1") & kpis["machine_id"].notna()]
+    line = kpis[kpis["line_id"].eq("PK1") & kpis["machine_id"].isna()].set_index("date")
+    checked = 0
+    for date, day in machines.groupby("date"):
+        if day["first_pass_yield"].isna().any() or pd.isna(line.loc[date, "first_pass_yield"]):
+            continue
+        labellers = day[day["machine_id"].isin(LABELLERS)]
+        others = day[~day["machine_id"].isin(LABELLERS)]
+        expected = others["first_pass_yield"].prod() * (
+            labellers["good_qty"].sum() / labellers["produced_qty"].sum()
+        )
+        in_series = day["first_pass_yield"].prod()
+        assert line.loc[date, "first_pass_yield"] == pytest.approx(expected, abs=1e-3)
+        if labellers["scrap_rate"].gt(0).any():
+            assert line.loc[date, "first_pass_yield"] > in_series
+        checked += 1
+    assert checked >= 1

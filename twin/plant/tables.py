@@ -43,6 +43,8 @@ def plant_tables(
                 "machine_id": m.id,
                 "machine_type": m.type,
                 "position": position,
+                # the step of the line: machines sharing a station work in parallel there
+                "station_id": m.station or m.id,
                 "changeover_min": float(m.changeover_min),
             }
             for line in plant.lines

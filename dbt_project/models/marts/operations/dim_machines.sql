@@ -47,6 +47,7 @@ final as (
         machines.machine_id,
         machines.machine_type,
         machines.flow_position,
+        machines.station_id,
         machines.flow_position = max(machines.flow_position) over (partition by machines.line_id)
             as is_line_output,
         machines.changeover_min,

@@ -41,8 +41,43 @@ output_machine_days as (
 
 ),
 
+-- A station's yield: its machine's first-pass yield, or for machines in parallel at one step
+-- (a plant model `station`) the share of good parts over what they made together, so a part is
+-- counted at the one machine that made it, not once per machine of the station.
+station_yields as (
+
+    select
+        machine_kpis.line_id,
+        machine_kpis.date,
+        machines.station_id,
+        count(*) as machine_count,
+        count(machine_kpis.first_pass_yield) as machines_with_yield,
+        case
+            when count(*) = 1 then max(machine_kpis.first_pass_yield)
+            else sum(machine_kpis.good_qty) / nullif(sum(machine_kpis.produced_qty), 0)
+        end as station_yield,
+    from machine_kpis
+    inner join machines
+        on machines.machine_id = machine_kpis.machine_id
+    group by machine_kpis.line_id, machine_kpis.date, machines.station_id
+
+),
+
+line_yields as (
+
+    select
+        line_id,
+        date,
+        sum(machine_count) as machine_count,
+        sum(machines_with_yield) as machines_with_yield,
+        product(station_yield) as rolled_yield,
+    from station_yields
+    group by line_id, date
+
+),
+
 -- Yield, energy and completeness involve every machine of the line. First-pass yield is the rolled
--- throughput yield (product of the machines' yields, i.e. scrap anywhere on the line), known only
+-- throughput yield (product of the stations' yields, i.e. scrap anywhere on the line), known only
 -- when every machine has counts. Completeness is the mean over the machines that declare tags
 -- (avg skips the nulls of machines without sensors); null and stated not applicable when none does.
 line_rollup as (
@@ -50,13 +85,16 @@ line_rollup as (
     select
         machine_kpis.line_id,
         machine_kpis.date,
-        count(*) as machine_count,
-        count(machine_kpis.first_pass_yield) as machines_with_yield,
-        product(machine_kpis.first_pass_yield) as rolled_yield,
+        any_value(line_yields.machine_count) as machine_count,
+        any_value(line_yields.machines_with_yield) as machines_with_yield,
+        any_value(line_yields.rolled_yield) as rolled_yield,
         sum(machine_kpis.energy_kwh) as energy_kwh,
         avg(machine_kpis.data_completeness) as data_completeness,
         bool_or(machine_kpis.has_tags) as any_machine_has_tags,
     from machine_kpis
+    inner join line_yields
+        on line_yields.line_id = machine_kpis.line_id
+        and line_yields.date = machine_kpis.date
     group by machine_kpis.line_id, machine_kpis.date
 
 ),

@@ -14,6 +14,7 @@ final as (
         cast(machine_id as varchar) as machine_id,
         cast(machine_type as varchar) as machine_type,
         cast(position as integer) as flow_position,
+        cast(station_id as varchar) as station_id,
         cast(changeover_min as double) as changeover_min,
     from source
 
