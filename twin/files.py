@@ -8,9 +8,12 @@ rename, so a crash right after it cannot leave the new name pointing at a file w
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -81,3 +84,18 @@ def write_plant_tables(paths: TwinPaths, tables: dict[str, pd.DataFrame]) -> Non
             pa.Table.from_pandas(frame, preserve_index=False),
             paths.lake / "plant" / f"{name}.parquet",
         )
+
+
+@contextmanager
+def exclusive_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive ``fcntl.flock`` on ``path`` (created if missing) across processes.
+
+    The kernel drops the lock when its holder exits, so a crashed holder cannot leave it taken.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # blocks while another process holds it
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

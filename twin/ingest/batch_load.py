@@ -23,7 +23,7 @@ from data_contracts import load_suite, validation
 from data_contracts.validation import SuiteOutcome
 from twin.ingest import landing
 from twin.ingest.audit import read_audit, summarise_reasons, write_audit
-from twin.ingest.batch_profile import check_batch_profile
+from twin.ingest.batch_profile import batch_profile, check_batch_profile
 from twin.ingest.completeness import (
     BLOCKING_SHARE_OF_TAGS,
     CompletenessOutcome,
@@ -188,7 +188,9 @@ def _load(
 
     if rows_loaded == 0 and rows_rejected > 0:
         return _quarantine(paths, batch, record, f"no valid rows: {record['reason']}")
-    profile = check_batch_profile(con, spec, plant, batch.file, opened.rows_in, reason_counts)
+    profile = check_batch_profile(
+        batch_profile(con, spec, plant, batch.file, opened.rows_in, reason_counts), spec.name
+    )
     record["checks"]["profile"] = profile.to_dict()
     if not profile.success:
         outcome = _quarantine(

@@ -6,17 +6,14 @@ starting with ``.`` are still being written and are left alone.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from twin.files import copy_file_atomically
+from twin.files import copy_file_atomically, exclusive_lock
 from twin.paths import SOURCES, TwinPaths
 
 _SEP = "__"  # archive/<source>/<batch_id>__<original name>
@@ -91,21 +88,13 @@ def duplicates_of(paths: TwinPaths, batch_id: str) -> list[dict]:
     return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line]
 
 
-@contextlib.contextmanager
-def claim_lock(paths: TwinPaths) -> Iterator[None]:
-    """Hold the exclusive claim lock (``fcntl.flock`` on TWIN_HOME/.landing-claim.lock).
+def claim_lock(paths: TwinPaths):
+    """Hold the exclusive claim lock (TWIN_HOME/.landing-claim.lock).
 
     Every claimer (the landing sensor, ``twin run``) takes it, so claims never interleave between
-    processes. The kernel drops the lock when its holder exits, so a crashed claimer cannot leave
-    the landing zone locked.
+    processes; a crashed claimer cannot leave the landing zone locked (twin.files.exclusive_lock).
     """
-    paths.home.mkdir(parents=True, exist_ok=True)
-    with (paths.home / CLAIM_LOCK).open("a") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)  # blocks while another process claims
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    return exclusive_lock(paths.home / CLAIM_LOCK)
 
 
 def _mtime_or_none(path: Path) -> tuple[float, str] | None:

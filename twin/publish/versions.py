@@ -21,18 +21,22 @@ take an exclusive lock on ``published/.publish.lock`` so two switches never inte
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import json
 import os
 import re
 import secrets
 import shutil
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from twin.files import copy_file_atomically, fsync_dir, fsync_file, write_text_atomically
+from twin.files import (
+    copy_file_atomically,
+    exclusive_lock,
+    fsync_dir,
+    fsync_file,
+    write_text_atomically,
+)
 from twin.publish.catalog import CATALOG_NAME, write_version
 from twin.publish.events.delivery import after_publication
 from twin.publish.inputs import ensure_publish_inputs
@@ -77,15 +81,8 @@ def _iso(value: dt.datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-@contextmanager
-def _writer_lock(root: Path) -> Iterator[None]:
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / ".publish.lock", "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+def _writer_lock(root: Path):
+    return exclusive_lock(root / ".publish.lock")
 
 
 def _json_text(payload: Mapping[str, Any]) -> str:

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 import twin.virtual_plant.line_week as line_week
+from tests.support.production import production_slots
 from twin.paths import DEMO_PLANT
 from twin.plant.model import Plant, load_plant
 from twin.virtual_plant import flow
@@ -45,13 +46,7 @@ def test_parts_out_of_the_parallel_station_are_parts_into_the_next(
     line = plant.lines[0]
     assert [m.id for m in line.stations[2]] == list(LABELLERS)
     wip0 = math.floor(INITIAL_WIP * line.buffer_capacity)
-    slots = production.pivot_table(
-        index="end_ts",
-        columns="machine_id",
-        values=["good_qty", "scrap_qty"],
-        aggfunc="sum",
-        fill_value=0,
-    ).sort_index()
+    slots = production_slots(production)
     made = slots["good_qty"] + slots["scrap_qty"]
     station_good = slots["good_qty"][list(LABELLERS)].sum(axis=1).cumsum()
     station_made = made[list(LABELLERS)].sum(axis=1).cumsum()

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.support.production import production_slots
 from twin.paths import DEMO_PLANT
 from twin.plant.model import Plant, load_plant
 from twin.virtual_plant.flow import INITIAL_WIP, PERFORMANCE
@@ -63,13 +64,7 @@ def test_no_machine_makes_more_than_its_upstream_delivered_plus_the_buffer(
         wip0 = math.floor(INITIAL_WIP * line.buffer_capacity)
         for up, down in zip(line.machines, line.machines[1:], strict=False):
             for _, week in production.groupby("week"):
-                slots = week.pivot_table(
-                    index="end_ts",
-                    columns="machine_id",
-                    values=["good_qty", "scrap_qty"],
-                    aggfunc="sum",
-                    fill_value=0,
-                ).sort_index()
+                slots = production_slots(week)
                 delivered = slots["good_qty"][up.id].cumsum()
                 made = (slots["good_qty"][down.id] + slots["scrap_qty"][down.id]).cumsum()
                 assert (made <= delivered + wip0).all(), (up.id, down.id)

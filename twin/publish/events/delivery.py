@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import json
 import logging
 import os
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.client import HTTPException
 from pathlib import Path
@@ -20,7 +18,7 @@ from cloudevents.core.bindings.http import to_structured_event
 from cloudevents.core.v1.event import CloudEvent
 
 from twin import settings
-from twin.files import fsync_dir
+from twin.files import exclusive_lock, fsync_dir
 from twin.publish.events.layout import (
     TYPE_ORDER,
     delivered_dir,
@@ -80,16 +78,9 @@ def _post(url: str, event: CloudEvent, timeout_s: float) -> tuple[int | None, st
         return None, _why(exc)
 
 
-@contextmanager
-def _delivery_lock(folder: Path) -> Iterator[None]:
+def _delivery_lock(folder: Path):
     """One delivery round at a time, so two callers never POST the same event twice."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".deliver.lock", "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return exclusive_lock(folder / ".deliver.lock")
 
 
 def _now() -> str:
