@@ -20,8 +20,12 @@ from pathlib import Path
 from twin import settings
 from twin.settings import DEMO_PLANT
 
-SOURCES: tuple[str, ...] = ("historian", "mes_states", "mes_production", "cmms")
-__all__ = ["DEMO_PLANT", "SOURCES", "TwinPaths", "plant_path"]
+# The plant's systems, then the planning system's (DESIGN §3.5): the same batch, audit, quarantine,
+# rejects and GX rules for all of them.
+PLANT_SOURCES: tuple[str, ...] = ("historian", "mes_states", "mes_production", "cmms")
+PLANNING_SOURCES: tuple[str, ...] = ("demand_plan", "assumed_capacity")
+SOURCES: tuple[str, ...] = PLANT_SOURCES + PLANNING_SOURCES
+__all__ = ["DEMO_PLANT", "PLANNING_SOURCES", "PLANT_SOURCES", "SOURCES", "TwinPaths", "plant_path"]
 
 
 @dataclass(frozen=True)

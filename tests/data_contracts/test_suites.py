@@ -7,8 +7,7 @@ import data_contracts
 from data_contracts import ContractError, load_contract, load_suite
 from data_contracts.validation import run_suite
 from twin.ingest.sources import SPECS, lake_schema
-
-SOURCES = ["historian", "mes_states", "mes_production", "cmms"]
+from twin.paths import SOURCES
 
 
 @pytest.mark.parametrize("name", SOURCES)

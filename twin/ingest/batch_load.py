@@ -282,6 +282,8 @@ def _validate(
         "latest_allowed_ts": cutoff,
         "machine_ids": [m.id for m in plant.machines],
         "product_ids": [p.id for p in plant.products],
+        "line_ids": [line.id for line in plant.lines],
+        "resource_ids": [line.id for line in plant.lines] + [m.id for m in plant.machines],
     }
     outcome = validation.run_suite(
         frame, load_suite(spec.name), parameters=parameters, rows_total=rows_loaded, scope=scope

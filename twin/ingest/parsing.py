@@ -27,6 +27,7 @@ _ALLOWED: dict[str, frozenset[str]] = {
     "text": frozenset({"VARCHAR"}),
     "code": frozenset({"VARCHAR"}),
     "timestamp": TIMESTAMP_TYPES | {"VARCHAR"},
+    "date": frozenset({"DATE", "VARCHAR"}),
     "double": FLOAT_TYPES | INTEGER_TYPES,
     "count": INTEGER_TYPES,
 }
@@ -75,7 +76,7 @@ def open_batch(con: duckdb.DuckDBPyConnection, path: Path, spec: SourceSpec) -> 
 
 
 def _check_columns(found: list[str], spec: SourceSpec, what: str) -> None:
-    missing = [c for c in spec.names if c not in found]
+    missing = [c.name for c in spec.columns if c.name not in found and not c.absent_ok]
     extra = [c for c in found if c not in spec.names]
     duplicated = sorted({c for c in found if found.count(c) > 1})
     if missing or extra or duplicated:
@@ -131,7 +132,7 @@ def _open_csv(con: duckdb.DuckDBPyConnection, path: Path, spec: SourceSpec) -> O
         SELECT rn - row_number() OVER (ORDER BY rn) AS good_before, row_number() OVER (ORDER BY rn) AS skipped
         FROM structural_rejects"""
     )
-    select = ", ".join(f"p.{quote_identifier(c)}" for c in spec.names)
+    select = ", ".join(_column_or_null(c, header, "p.") for c in spec.names)
     if con.execute("SELECT count(*) FROM gaps").fetchall()[0][0] == 0:
         con.execute(f"CREATE TEMP VIEW raw AS SELECT p.k AS rn, {select} FROM parsed p")
     else:
@@ -155,6 +156,12 @@ def _open_csv(con: duckdb.DuckDBPyConnection, path: Path, spec: SourceSpec) -> O
     return Opened("csv", dict.fromkeys(spec.names, "VARCHAR"), rows_in)
 
 
+def _column_or_null(name: str, found: list[str] | dict, prefix: str = "") -> str:
+    """The column, or an empty text column of that name when the file left it out (absent_ok)."""
+    column = quote_identifier(name)
+    return f"{prefix}{column}" if name in found else f"NULL::VARCHAR AS {column}"
+
+
 def _ends_with_newline(path: Path) -> bool:
     with path.open("rb") as handle:
         handle.seek(-1, 2)
@@ -172,8 +179,9 @@ def _open_parquet(con: duckdb.DuckDBPyConnection, path: Path, spec: SourceSpec) 
         ).fetchall()[0][0]
     except duckdb.Error as exc:
         raise BadFile(f"unreadable Parquet: {str(exc).splitlines()[0]}") from None
-    types = {name: str(kind) for name, kind, *_ in described}
-    _check_columns(list(types), spec, "Parquet schema")
+    found = {name: str(kind) for name, kind, *_ in described}
+    _check_columns(list(found), spec, "Parquet schema")
+    types = {c: found.get(c, "VARCHAR") for c in spec.names}
     wrong = [
         f"{c.name} is {types[c.name]}, expected {c.kind}"
         for c in spec.columns
@@ -181,7 +189,7 @@ def _open_parquet(con: duckdb.DuckDBPyConnection, path: Path, spec: SourceSpec) 
     ]
     if wrong:
         raise BadFile("wrong Parquet types: " + "; ".join(wrong))
-    select = ", ".join(map(quote_identifier, spec.names))
+    select = ", ".join(_column_or_null(c, found) for c in spec.names)
     con.execute(f"CREATE TEMP VIEW raw AS SELECT file_row_number + 1 AS rn, {select} FROM {reader}")
     con.execute("CREATE TEMP TABLE structural_rejects (rn BIGINT, reason VARCHAR, record VARCHAR)")
     return Opened("parquet", {c: types[c] for c in spec.names}, int(rows_in or 0))

@@ -2,7 +2,8 @@
 
 ``checked_sql`` turns the raw relation into typed columns plus ``reason`` (NULL for a valid row). It
 joins small reference tables built from the plant model (``ref_tag``, ``ref_machine``,
-``ref_product``); each reference table numbers its ids (``idx``), and ``checked`` carries that number
+``ref_product``, ``ref_line``, ``ref_resource``; a source's own rules may also read
+``ref_line_product`` and ``ref_site``); each reference table numbers its ids (``idx``), and ``checked`` carries that number
 for every reference column (``_idx_<column>``) so that duplicate keys are grouped by integers, not
 strings. Duplicates are found separately (twin/ingest/rejects.py): they need the whole
 batch.
@@ -21,6 +22,7 @@ FUTURE_SLACK_MIN = 5  # a timestamp more than 5 minutes past load time is in the
 
 _KIND_WORDS = {
     "timestamp": "an ISO 8601 timestamp",
+    "date": "a date (YYYY-MM-DD)",
     "double": "a number",
     "count": "a whole number",
     "text": "text",
@@ -29,7 +31,11 @@ _KIND_WORDS = {
 
 
 def register_references(con: duckdb.DuckDBPyConnection, plant: Plant) -> None:
-    """Plant ids and tag ranges as tables the rules join against (5,000 tags → 5,000 rows)."""
+    """Plant ids and tag ranges as tables the rules join against (5,000 tags → 5,000 rows).
+
+    ``ref_line_product`` lists the products each line can make (every machine of the line has a
+    cycle time for it, as the simulation assumes); ``ref_site`` holds the plant's site id.
+    """
     tags = pd.DataFrame(
         [
             (i, t.tag, m.id, float(t.min), float(t.max))
@@ -37,12 +43,28 @@ def register_references(con: duckdb.DuckDBPyConnection, plant: Plant) -> None:
         ],
         columns=["idx", "tag", "machine_id", "lo", "hi"],
     ).astype({"idx": "int32", "tag": object, "machine_id": object})
-    machines = pd.DataFrame({"machine_id": pd.Series([m.id for m in plant.machines], dtype=object)})
-    products = pd.DataFrame({"product_id": pd.Series([p.id for p in plant.products], dtype=object)})
-    for frame in (machines, products):
-        frame.insert(0, "idx", range(len(frame)))
-        frame["idx"] = frame["idx"].astype("int32")
-    for name, frame in (("ref_tag", tags), ("ref_machine", machines), ("ref_product", products)):
+
+    def ids(column: str, values: list[str]) -> pd.DataFrame:
+        frame = pd.DataFrame({column: pd.Series(values, dtype=object)})
+        frame.insert(0, "idx", pd.Series(range(len(frame)), dtype="int32"))
+        return frame
+
+    lines = [line.id for line in plant.lines]
+    makes = [
+        (line.id, p)
+        for line in plant.lines
+        for p in sorted(set.intersection(*(set(m.ideal_cycle_time_s) for m in line.machines)))
+    ]
+    tables = {
+        "ref_tag": tags,
+        "ref_machine": ids("machine_id", [m.id for m in plant.machines]),
+        "ref_product": ids("product_id", [p.id for p in plant.products]),
+        "ref_line": ids("line_id", lines),
+        "ref_resource": ids("resource_id", lines + [m.id for m in plant.machines]),
+        "ref_line_product": pd.DataFrame(makes, columns=["line_id", "product_id"], dtype=object),
+        "ref_site": pd.DataFrame({"site_id": pd.Series([plant.site.id], dtype=object)}),
+    }
+    for name, frame in tables.items():
         con.register(f"_{name}", frame)
         con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _{name}")
         con.unregister(f"_{name}")
@@ -59,6 +81,8 @@ def _typed(name: str, kind: str, raw_type: str) -> str:
             # make_timestamp(epoch_us(...)) drops the zone arithmetically; a ::TIMESTAMP cast goes
             # through ICU calendars and doubled the CSV parse time (0.55 → 1.09 s for 3.6 M rows).
             "timestamp": f"make_timestamp(epoch_us(try_cast({text} AS TIMESTAMPTZ)))",
+            # a plain date only: '2026-12-07 10:00' is not a bucket start
+            "date": f"CASE WHEN length({text}) = 10 THEN try_cast({text} AS DATE) END",
             "double": f"try_cast({text} AS DOUBLE)",
             # DuckDB rounds '3.5' to 4 when casting to BIGINT: go through DOUBLE, demand a whole number.
             "count": f"try_cast({text} AS DOUBLE)",
@@ -67,6 +91,8 @@ def _typed(name: str, kind: str, raw_type: str) -> str:
         if raw_type == "TIMESTAMP WITH TIME ZONE":
             return f"make_timestamp(epoch_us({col}))"
         return f"{col}::TIMESTAMP"  # naive Parquet timestamps are UTC
+    if kind == "date":
+        return f"{col}::DATE"  # a Parquet DATE (a timestamp column is refused by the parser)
     if kind in ("double", "count"):
         return f"{col}::DOUBLE"
     return f"upper({col})" if kind == "code" else col
@@ -123,16 +149,19 @@ def checked_sql(spec: SourceSpec, types: dict[str, str], cutoff_sql: str) -> str
             )
         if c.kind in ("double", "count"):
             whens.append((f"NOT isfinite({value})", f"{c.name} is not finite (NaN/inf)"))
-        if c.kind == "count":
+        if c.kind == "count" or c.non_negative:
             whens.append((f"{value} < 0", f"{c.name} is negative"))
     joins, ids = [], []
     for c in spec.columns:
         if c.ref:
             table = f"ref_{c.ref}"
             key = "tag" if c.ref == "tag" else f"{c.ref}_id"
-            joins.append(f"LEFT JOIN {table} ON {table}.{key} = t.{quote_identifier(c.name)}")
+            value = f"t.{quote_identifier(c.name)}"
+            joins.append(f"LEFT JOIN {table} ON {table}.{key} = {value}")
             ids.append(f"{table}.idx AS {quote_identifier(idx_column(c.name))}")
-            whens.append((f"{table}.{key} IS NULL", f"unknown {c.name}"))
+            # an optional reference left empty names nothing (its 'missing' rule is not there)
+            given = "" if c.required else f"{value} IS NOT NULL AND "
+            whens.append((f"{given}{table}.{key} IS NULL", f"unknown {c.name}"))
     for c in spec.columns:
         if c.kind == "timestamp":
             whens.append(
@@ -143,6 +172,7 @@ def checked_sql(spec: SourceSpec, types: dict[str, str], cutoff_sql: str) -> str
         whens.append(
             ("t.value < ref_tag.lo OR t.value > ref_tag.hi", "value outside the tag min/max")
         )
+    whens += list(spec.rules)
     if spec.interval:
         start, end = spec.interval
         whens.append(

@@ -13,7 +13,10 @@ DESCRIPTIONS = {
     "mes_states": "Machine state intervals (running, idle, setup, downtime, off) from the MES, one partition per file.",
     "mes_production": "Good and scrap counts per machine, product and work order from the MES, one partition per file.",
     "cmms": "Maintenance work orders (corrective failures and preventive jobs) from the CMMS, one partition per file.",
+    "demand_plan": "The S&OP demand plan (version, product, weekly bucket, quantity) from the planning system, one partition per file.",
+    "assumed_capacity": "The capacity the planning system assumes per resource and bucket, one partition per file.",
 }
+OWNERS = {"demand_plan": "team:planning", "assumed_capacity": "team:planning"}
 COMPLETENESS_THRESHOLD = 0.95  # share of expected samples per tag; DESIGN §3.3
 
 
@@ -63,7 +66,7 @@ def _build(source: str) -> dg.AssetsDefinition:
         partitions_def=BATCH_PARTITIONS[source],
         check_specs=checks,
         kinds={"parquet", "great_expectations"},
-        owners=["team:plant-data"],
+        owners=[OWNERS.get(source, "team:plant-data")],
         output_required=False,
     )
     def _asset(context: dg.AssetExecutionContext, twin: TwinHome):
