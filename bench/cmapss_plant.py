@@ -265,16 +265,29 @@ def historian_long(readings: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_historian(readings: pd.DataFrame, landing: Path) -> list[Path]:
-    """One Parquet file per UTC day; ``ts`` is timestamp[us], naive = UTC."""
+    """Parquet files per UTC day, one per group of engines that run over the same hours of it.
+
+    Engines start and end mid-day; the ingest judges a tag's completeness over its batch's span and
+    holds back a batch where many tags fall short, as a half-delivered export would be. An engine
+    that does not exist yet is no missing data, so each file holds the engines of one span: most
+    days are one file of the engines running all day, plus one per engine starting or ending.
+    ``ts`` is timestamp[us], naive = UTC.
+    """
     long = historian_long(readings)
+    long["machine_id"] = long["tag"].str.split(".", n=1).str[0]
     paths = []
     for day, rows in long.groupby(long["ts"].dt.date):
-        table = pa.Table.from_pandas(
-            rows.assign(ts=rows["ts"].astype("datetime64[us]")), preserve_index=False
-        )
-        path = landing / "historian" / f"cmapss_fd001_{day.isoformat()}.parquet"
-        _replace_atomically(lambda p, t=table: pq.write_table(t, p, compression="snappy"), path)
-        paths.append(path)
+        span = rows.groupby("machine_id")["ts"].agg(["min", "max"])
+        groups = span.groupby(["min", "max"]).groups  # (first ts, last ts) -> engines
+        for part, (_, machines) in enumerate(sorted(groups.items(), key=lambda g: g[0])):
+            chunk = rows[rows["machine_id"].isin(machines)].drop(columns="machine_id")
+            table = pa.Table.from_pandas(
+                chunk.assign(ts=chunk["ts"].astype("datetime64[us]")), preserve_index=False
+            )
+            name = f"cmapss_fd001_{day.isoformat()}_{part:02d}.parquet"
+            path = landing / "historian" / name
+            _replace_atomically(lambda p, t=table: pq.write_table(t, p, compression="snappy"), path)
+            paths.append(path)
     return paths
 
 

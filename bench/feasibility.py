@@ -15,11 +15,9 @@ import time
 
 import pandas as pd
 
-from twin.plant.calendar import local_date_of
 from twin.plant.synthetic import synthetic_plant
 from twin.simulation.capacity import capacity_tables, simulate_lines
 from twin.simulation.feasibility import capacity_feasibility
-from twin.simulation.horizon import day_edges
 from twin.simulation.line_params import build_line_params
 from twin.simulation.scenarios import SHIPPED, load_scenarios
 from twin.virtual_plant.demand_plan import demand_plan
@@ -49,9 +47,7 @@ def main() -> None:
         t2 = time.perf_counter()
         capacity_tables(plant, lines, results, sc.id, start)
         t3 = time.perf_counter()
-        _, dates = day_edges(plant, start, sc.horizon_weeks)
-        assert dates[0] == local_date_of(plant, start)
-        rows += len(capacity_feasibility(plant, lines, results, dates, plan, sc.id))
+        rows += len(capacity_feasibility(plant, lines, results, start, plan, sc.id))
         t4 = time.perf_counter()
         for k, v in zip(seconds, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
             seconds[k] += v

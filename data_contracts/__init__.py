@@ -73,6 +73,8 @@ PUBLISHED_TABLES: tuple[str, ...] = (
     "machine_failure_risk",
     "kpi_daily",
     "constraint_map",
+    "prediction_effect",  # beyond DESIGN §3.4: what the risk prediction changed (issue 11)
+    "capacity_feasibility",  # DESIGN §3.5: the demand plan against the simulated capacity
 )
 CONNECTOR_VIEWS: tuple[str, ...] = (
     "ibp_capasupply",

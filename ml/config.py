@@ -14,7 +14,8 @@ class _Strict(BaseModel):
 class SplitConfig(_Strict):
     """Time split of the frame into train / test, and of train into fit / validation."""
 
-    test_fraction: float = Field(default=0.25, gt=0, lt=1)
+    # 35 %: on the demo plant's 60 days this holds ~35 failures to judge a model on (25 %: ~22).
+    test_fraction: float = Field(default=0.35, gt=0, lt=1)
     validation_fraction: float = Field(default=0.25, gt=0, lt=1)
     # None means "the label horizon": no 72 h label window can straddle the two sides.
     gap_h: float | None = None
@@ -32,9 +33,13 @@ class ModelParams(_Strict):
     # OpenMP threads for the boosters. On the shared 2-core machine the default (all cores) made one
     # training take 27 s instead of 1.6 s with 1 thread: the threads spin-wait on busy cores.
     n_threads: int = Field(default=1, ge=1)
-    # Hours-to-failure targets are capped at 30 days: beyond that a planner's horizon ends and the
-    # right-censored rows (no failure seen yet) stop being informative.
+    # Hours-to-failure targets are capped at 30 days at most: beyond that a planner's horizon ends
+    # and the right-censored rows (no failure seen yet) stop being informative.
     hours_to_failure_cap_h: float = Field(default=720.0, gt=0)
+    # The regressors' cap, chosen from the training history instead (ml.train.cap_from_lives): the
+    # shortest run length observed before a failure, within [2 x horizon, the cap above]. Further
+    # from failure than the shortest life, the signals cannot tell the remaining time.
+    cap_from_data: bool = True
 
 
 class ThresholdPolicy(_Strict):
@@ -46,7 +51,10 @@ class ThresholdPolicy(_Strict):
     """
 
     kind: Literal["max_recall_at_precision", "fbeta"] = "max_recall_at_precision"
-    min_precision: float = Field(default=0.5, ge=0, le=1)
+    # Above the gate's 0.50 on purpose: on the demo plant the test period's episode precision came
+    # out ~0.1 below the validation slice's at the same threshold, and a threshold chosen at 0.50
+    # on validation was refused at 0.38 on test (bench/failure_model.py, seed 1, 2026-05-13).
+    min_precision: float = Field(default=0.65, ge=0, le=1)
     beta: float = Field(default=2.0, gt=0)
     n_candidates: int = Field(default=200, ge=10)
 
@@ -54,7 +62,8 @@ class ThresholdPolicy(_Strict):
 class PromotionFloors(_Strict):
     """The gate a challenger must clear to become champion."""
 
-    min_event_recall: float = Field(default=0.80, ge=0, le=1)
+    # The seed playbook's "72 hours ahead, 85 %", on the failures that have a precursor.
+    min_event_recall: float = Field(default=0.85, ge=0, le=1)
     min_precision: float = Field(default=0.50, ge=0, le=1)
     precision_metric: Literal["episode_precision", "row_precision"] = "episode_precision"
     # Compared with the champion on the same held-out data; a challenger may be this much worse

@@ -2,14 +2,15 @@
 
 Metric definitions are in ``ml.metrics``. Failures evaluated are those whose whole 72 h window lies in the
 test period (``failure_start >= t_split + horizon``). Failures known to have had no precursor
-(``had_precursor == False``, e.g. from the virtual plant's truth) are expected misses: ``event_recall``
-and the floors use the others; ``event_recall_all`` counts every failure.
+(``had_precursor == False`` in the events frame, or a failure mode the plant model declares with
+``precursor: false``) are expected misses: ``event_recall`` and the floors use the others;
+``event_recall_all`` counts every failure.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,7 +20,7 @@ from sklearn.metrics import average_precision_score, brier_score_loss
 from threadpoolctl import threadpool_limits
 
 from ml.config import FailureModelConfig, PromotionFloors
-from ml.features import failure_events_from_labels, label_known, prepare
+from ml.features import failure_events_from_labels, label_known, mark_precursors, prepare
 from ml.metrics import (
     alarm_episodes,
     detect_events,
@@ -48,8 +49,14 @@ def score(
     config: FailureModelConfig,
     events: pd.DataFrame | None = None,
     threshold: float | None = None,
+    modes_without_precursor: Collection[str] = (),
 ) -> Evaluation:
-    """Score ``model`` (anything with ``predict_risk``) on the held-out rows ``test``."""
+    """Score ``model`` (anything with ``predict_risk``) on the held-out rows ``test``.
+
+    ``modes_without_precursor``: failure modes that give no warning (the plant model's FMEA
+    declaration); their failures are reported apart, as expected misses, unless ``events`` already
+    says per failure whether it had a precursor.
+    """
     rows = prepare(test)
     if rows.empty:
         raise ValueError("the held-out period has no scorable rows")
@@ -74,12 +81,11 @@ def score(
         & (ev["failure_start"] <= last + pd.Timedelta(hours=1))
         & ev["machine_id"].isin(scored["machine_id"].unique())
     ]
-    if "had_precursor" not in ev.columns:
-        ev = ev.assign(had_precursor=pd.NA)
+    ev = mark_precursors(ev, modes_without_precursor)
     detected = detect_events(event_window_scores(scored, ev, config.horizon_h), thr)
     expected_miss = detected["had_precursor"].eq(False).fillna(False).astype(bool)
     detectable = detected[~expected_miss]
-    episodes = alarm_episodes(scored, thr, config.episode_gap_h)
+    episodes = alarm_episodes(scored, thr, config.episode_gap_h, config.horizon_h)
     alarm = scored["p"] >= thr
     weeks = machine_weeks(scored)
     n_false = int((~episodes["true"].astype(bool)).sum()) if len(episodes) else 0

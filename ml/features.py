@@ -8,6 +8,8 @@ per hour with ``machine_id``, ``as_of`` (naive UTC), numeric features computed f
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import numpy as np
 import pandas as pd
 
@@ -96,6 +98,19 @@ def failure_events_from_labels(frame: pd.DataFrame) -> pd.DataFrame:
     )
     events = events.drop_duplicates(["machine_id", "failure_start"])
     return events.sort_values(["failure_start", "machine_id"]).reset_index(drop=True)
+
+
+def mark_precursors(events: pd.DataFrame, modes_without_precursor: Collection[str]) -> pd.DataFrame:
+    """``events`` with ``had_precursor``: kept if given; else False for the declared modes.
+
+    With no declaration every failure's precursor is unknown (NA) and counts as detectable.
+    """
+    if "had_precursor" in events.columns:
+        return events
+    if not modes_without_precursor or "failure_mode" not in events.columns:
+        return events.assign(had_precursor=pd.NA)
+    silent = events["failure_mode"].astype("string").isin(list(modes_without_precursor))
+    return events.assign(had_precursor=(~silent.fillna(False)).astype(bool))
 
 
 def count_failures(frame: pd.DataFrame, config: FailureModelConfig) -> int:

@@ -323,6 +323,11 @@ def load_skops(path: Path) -> FittedFailureModel:
     return model
 
 
+def _split(window: Mapping[str, str | float], name: str) -> str | float | None:
+    """A split boundary from the data window: ``ml.pipeline`` stores them as ``split.<name>``."""
+    return window.get(f"split.{name}", window.get(name))
+
+
 def _description(
     metrics: Mapping[str, float],
     params: Mapping,
@@ -346,8 +351,10 @@ def _description(
     ]
     lines = [
         f"What changed: {what_changed}.",
-        f"Data: trained on {window.get('start')} .. {window.get('train_end')}, held out "
-        f"{window.get('t_split')} .. {window.get('end')} (gap {window.get('gap_h')} h).",
+        f"Data: trained on {_split(window, 'start')} .. {_split(window, 'train_end')}, held out "
+        f"{_split(window, 't_split')} .. {_split(window, 'end')} "
+        f"(gap {_split(window, 'gap_h')} h; {window.get('rows', '?')} machine-hours of "
+        f"{window.get('machines', '?')} machines).",
         "Held-out metrics: "
         + ", ".join(
             f"{k} {metrics[k]:.3g}" for k in keys if k in metrics and metrics[k] == metrics[k]

@@ -55,6 +55,20 @@ DESIGN_COLUMNS = {
         "Constraint", "Site", "EffectiveInDate", "EffectiveOutDate", "Rate", "Scenario",
     ],
     "o9_resource_capacity": ["Resource", "Location", "Time", "Measure", "Value"],
+    # not in DESIGN §3.4: its own contract (issue 11), held to the same rules
+    "prediction_effect": [
+        "site_id", "line_id", "scenario_id", "bucket_grain", "bucket_start", "bucket_end",
+        "is_partial", "uom", "machines_with_risk", "capacity_p50_with_risk",
+        "capacity_p50_history_only", "p50_difference_units", "p50_difference_share",
+        "capacity_p10_with_risk", "capacity_p10_history_only", "model_version",
+    ],
+    # DESIGN §3.5, the optional assumed-capacity columns after publication_id
+    "capacity_feasibility": [
+        "site_id", "line_id", "bucket_grain", "bucket_start", "bucket_end", "scenario_id",
+        "plan_version", "demand_units", "capacity_units_p10", "capacity_units_p50",
+        "capacity_units_p90", "p_meet_demand", "shortfall_units_p50", "load_ratio_p50", "status",
+        "publication_id", "assumed_capacity_units", "gap_vs_assumed_pct",
+    ],
 }  # fmt: skip
 
 
@@ -190,7 +204,8 @@ def test_adding_an_optional_column_needs_a_minor_bump() -> None:
     # Same version, different columns: a locked version never changes.
     assert lock_violations(_changed("1.0.0", _add_optional), lock)
     assert lock_violations(_changed("1.0.1", _add_optional), lock)
-    assert lock_violations(_changed("1.1.0", _add_optional), lock) == []
+    assert lock_violations(_changed("1.1.0", _add_optional), lock)  # 1.1.0 is locked now
+    assert lock_violations(_changed("1.2.0", _add_optional), lock) == []
     assert lock_violations(_changed("2.0.0", _add_optional), lock) == []
 
 

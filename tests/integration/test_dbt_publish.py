@@ -76,6 +76,7 @@ def write_publish_inputs(paths: TwinPaths) -> None:
                         "available_hours": available, "capacity_units": available * 100,
                         "uom": "parts", "rate_units_per_hour": 100.0,
                         "bottleneck_share": 1.0 if level == "line" else 0.5,
+                        "is_partial": False, "covered_from_at": T(week.year, week.month, week.day),
                         "run_id": "run-1", "simulated_at": T(2026, 3, 12, 2),
                     }
                 )  # fmt: skip
@@ -95,8 +96,9 @@ def write_publish_inputs(paths: TwinPaths) -> None:
             "site_id": "SITE1", "machine_id": m, "as_of": T(2026, 3, 10, 22), "p_failure_72h": p,
             "hours_to_failure_p10": 30.0, "hours_to_failure_p50": 120.0,
             "hours_to_failure_p90": 400.0, "failure_mode": None, "model_version": "failure_model v1",
+            "risk_drivers": why, "driver_1": why and why.split()[0],
         }
-        for m, p in (("L1-M1", 0.05), ("L1-M2", 0.3))
+        for m, p, why in (("L1-M1", 0.05, None), ("L1-M2", 0.3, "vibration_mean_24h +4.1σ"))
     ]  # fmt: skip
     for rows, schema_name, path in (
         (capacity, "capacity_runs", paths.lake / "simulation" / "baseline.parquet"),
@@ -106,6 +108,30 @@ def write_publish_inputs(paths: TwinPaths) -> None:
             paths.lake / "simulation" / "constraint_map" / "baseline.parquet",
         ),
         (risk, "machine_failure_risk", paths.lake / "ml" / "machine_failure_risk.parquet"),
+        (
+            [
+                {
+                    "site_id": "SITE1",
+                    "line_id": "L1",
+                    "scenario_id": "baseline",
+                    "bucket_grain": "week",
+                    "bucket_start": week,
+                    "bucket_end": week + dt.timedelta(days=7),
+                    "is_partial": False,
+                    "uom": "parts",
+                    "machines_with_risk": 1,
+                    "capacity_p50_with_risk": 6000.0,
+                    "capacity_p50_history_only": 6100.0,
+                    "p50_difference_units": -100.0,
+                    "p50_difference_share": -100.0 / 6100.0,
+                    "capacity_p10_with_risk": 5000.0,
+                    "capacity_p10_history_only": 5050.0,
+                }
+                for week in WEEKS
+            ],
+            "prediction_effect",
+            paths.lake / "simulation" / "prediction_effect" / "baseline.parquet",
+        ),
     ):
         pq.write_table(pa.Table.from_pylist(rows, schema=input_schema(schema_name)), path)
 
@@ -158,7 +184,14 @@ def test_publish_models_build_with_enforced_contracts_and_publish(
         ).fetchone()
     assert tables["capacity_supply"].num_rows == 18
     assert tables["machine_failure_risk"].num_rows == 2
+    # contract 1.1.0: the drivers reach the published table as the scoring step wrote them
+    drivers = tables["machine_failure_risk"].to_pandas().set_index("machine_id")
+    assert drivers.loc["L1-M2", "risk_drivers"] == "vibration_mean_24h +4.1σ"
+    assert drivers.loc["L1-M2", "driver_1"] == "vibration_mean_24h"
+    assert drivers.loc["L1-M1", ["risk_drivers", "driver_1"]].isna().all()
     assert tables["constraint_map"].num_rows == 4
+    assert tables["prediction_effect"].num_rows == 2  # one per line and week, baseline only
+    assert not any(tables["capacity_supply"]["is_partial"].to_pylist())
     assert kpi_rows[0] >= 1  # line rows
     assert kpi_rows[1] > kpi_rows[0]  # and machine rows
 
@@ -167,4 +200,8 @@ def test_publish_models_build_with_enforced_contracts_and_publish(
     assert publication.manifest["model_version"] == "failure_model v1"  # from the risk table
     with duckdb.connect(str(publication.catalog), read_only=True) as con:
         assert con.execute("select count(*) from ibp_capasupply").fetchone() == (6,)
+        effect = con.execute(
+            "select model_version, sum(p50_difference_units) from prediction_effect group by all"
+        ).fetchall()
+        assert effect == [("failure_model v1", -200.0)]  # lineage stamped like capacity_supply
         assert con.execute("select count(*) from kpi_daily").fetchone() == (kpi_rows[1],)

@@ -42,6 +42,22 @@ def test_alarm_episodes_merge_short_gaps_and_split_long_ones() -> None:
     assert episodes["true"].tolist() == [False, True]
 
 
+def test_an_alarm_that_is_always_on_is_one_work_request_per_horizon_not_one_per_machine() -> None:
+    # Regression: with one episode per uninterrupted alarm, an alarm left on for the whole held-out
+    # period was a single "true" episode (it ends before a failure), so episode precision was 1.0
+    # for a model that says nothing; the threshold policy then chose exactly that.
+    p = [1.0] * 200
+    y = [0] * 150 + [1] * 50  # a failure at hour 200, horizon 50 h
+    episodes = alarm_episodes(_scored(p, y), threshold=0.5, gap_h=6, max_h=50)
+    assert len(episodes) == 4
+    assert episodes["n_rows"].tolist() == [50, 50, 50, 50]
+    assert episodes["true"].tolist() == [False, False, False, True]
+    # a short alarm before the failure is unaffected
+    short = alarm_episodes(_scored([0.0] * 170 + [1.0] * 30, y), threshold=0.5, gap_h=6, max_h=50)
+    assert short["true"].tolist() == [True]
+    assert short["n_rows"].tolist() == [30]
+
+
 def test_score_reports_every_metric_and_separates_failures_without_precursor(
     trained, synthetic, config
 ) -> None:
@@ -140,3 +156,23 @@ def test_feature_importance_ranks_the_degrading_signals_first(trained, config) -
     imp = evaluate.feature_importance(trained.model, trained.test, config, max_rows=2000)
     assert set(imp["feature"].head(3)) >= {"a_mean_12h", "b_mean_12h"}
     assert np.isfinite(imp["importance"]).all()
+
+
+def test_failures_of_a_mode_declared_without_precursor_are_reported_apart(trained, config) -> None:
+    # The plant model's FMEA declaration (failure_modes: precursor false) reaches the evaluation
+    # as a set of modes; without it every failure counts against recall, as before.
+    plain = evaluate.score(trained.model, trained.test, config)
+    declared = evaluate.score(
+        trained.model, trained.test, config, modes_without_precursor={"overheat"}
+    )
+    events = declared.events
+    overheat = events["failure_mode"] == "overheat"
+    assert overheat.any()
+    assert (~overheat).any()
+    assert plain.metrics["n_test_failures_no_precursor"] == 0
+    assert declared.metrics["n_test_failures_no_precursor"] == overheat.sum()
+    assert declared.metrics["event_recall"] == pytest.approx(
+        events.loc[~overheat, "detected"].mean()
+    )
+    assert declared.metrics["event_recall_all"] == plain.metrics["event_recall_all"]
+    assert declared.metrics["no_precursor_detected"] == events.loc[overheat, "detected"].sum()

@@ -164,3 +164,23 @@ def test_second_training_is_gated_against_the_champion_on_the_same_data(
     assert registry.versions_awaiting_review() == [v2]
     registry.set_review(v2, REVIEW_REJECTED)
     assert registry.review(v2) == REVIEW_REJECTED
+
+
+def test_version_description_names_the_data_window_the_pipeline_trained_on(
+    tracking_uri, synthetic, config
+) -> None:
+    # Regression: the pipeline stores the split as `split.start`, ...; the description read `start`
+    # and every version said "trained on None .. None".
+    from ml import pipeline
+
+    registry = FailureModelRegistry(tracking_uri, model_name=f"window_{uuid.uuid4().hex[:6]}")
+    result = pipeline.retrain(synthetic[0], registry, config, dagster_run_id="run-window")
+    split = result.data_window
+    description = registry.client.get_model_version(registry.model_name, result.version).description
+    assert "None" not in description
+    expected = (
+        f"trained on {split['split.start']} .. {split['split.train_end']}, held out "
+        f"{split['split.t_split']} .. {split['split.end']} (gap {split['split.gap_h']} h"
+    )
+    assert expected in description
+    assert split["split.start"].startswith(str(synthetic[0]["as_of"].min().date()))

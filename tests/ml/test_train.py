@@ -88,7 +88,11 @@ def test_fallback_when_no_failure_was_ever_seen(synthetic, config) -> None:
     assert risk["failure_mode"].isna().all()
 
 
-def test_fallback_with_too_few_failures_uses_mtbf(frame_factory) -> None:
+def test_fallback_with_too_few_failures_uses_the_life_distribution_at_the_machines_age(
+    frame_factory,
+) -> None:
+    # The fallback is a Weibull in the age since renewal (ml/fallback.py, issue 11 item 4): the risk
+    # of a row is the conditional probability 1 - S(age + 72) / S(age), not a constant hazard.
     frame, _ = frame_factory(n_machines=2, days=40, seed=11)
     config = FailureModelConfig(min_failures=50)
     outcome = train.fit(config, frame)
@@ -96,9 +100,17 @@ def test_fallback_with_too_few_failures_uses_mtbf(frame_factory) -> None:
     assert isinstance(fb, ReliabilityFallback)
     assert "fewer than the 50" in fb.reason
     risk = fb.predict_risk(outcome.test)
-    mtbf = fb.mtbf_h(risk["machine_id"].iloc[0])
-    assert risk["p_failure_72h"].iloc[0] == pytest.approx(1 - np.exp(-72 / mtbf))
-    assert risk["hours_to_failure_p50"].iloc[0] == pytest.approx(min(np.log(2) * mtbf, 720))
+    life = fb.life_of(risk["machine_id"].iloc[0])
+    age = fb.age_context(outcome.test.iloc[[0]])["age_h"].iloc[0]
+
+    def survival(t: float) -> float:
+        return float(np.exp(-((t / life.scale_h) ** life.shape)))
+
+    assert risk["p_failure_72h"].iloc[0] == pytest.approx(1 - survival(age + 72) / survival(age))
+    median_residual = (
+        life.scale_h * ((age / life.scale_h) ** life.shape + np.log(2)) ** (1 / life.shape) - age
+    )
+    assert risk["hours_to_failure_p50"].iloc[0] == pytest.approx(min(median_residual, 720))
     assert fb.failure_mode in {"wear", "overheat"}
 
 
@@ -127,3 +139,37 @@ def test_machine_kind_does_not_matter_only_numeric_columns(trained, config) -> N
     base = trained.model.predict_risk(trained.test)
     assert np.allclose(risk["p_failure_72h"], base["p_failure_72h"])
     assert isinstance(risk["as_of"].iloc[0], pd.Timestamp)
+
+
+def _lives(lengths: list[int]) -> pd.DataFrame:
+    """One machine per life: hourly rows from its start to its failure at hour ``length``."""
+    frames = []
+    for i, length in enumerate(lengths):
+        hours = np.arange(length)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "machine_id": f"E{i:02d}",
+                    "as_of": pd.Timestamp("2026-01-01") + pd.to_timedelta(hours, unit="h"),
+                    "hours_to_next_failure": (length - hours).astype(float),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_the_hours_to_failure_cap_is_the_shortest_observed_life() -> None:
+    lives = list(range(390, 190, -10))  # 20 lives, 390 .. 200 h
+    assert train.cap_from_lives(_lives(lives), horizon_h=72, max_cap_h=720) == 200
+    # never below two horizons (the alarm window must fit), never above the configured cap
+    assert train.cap_from_lives(_lives([50] * 10), horizon_h=72, max_cap_h=720) == 144
+    assert train.cap_from_lives(_lives([2000] * 10), horizon_h=72, max_cap_h=720) == 720
+    # too few failures to choose from: the configured cap
+    assert train.cap_from_lives(_lives([200] * 4), horizon_h=72, max_cap_h=720) == 720
+
+
+def test_the_trained_model_predicts_within_its_cap(trained, synthetic) -> None:
+    model = trained.model
+    assert 2 * model.horizon_h <= model.cap_h <= 720
+    risk = model.predict_risk(synthetic[0].tail(2000))
+    assert (risk["hours_to_failure_p90"] <= model.cap_h).all()

@@ -24,6 +24,12 @@ SCORES = dg.AssetKey(["ml", "machine_failure_risk_scores"])
 CAPACITY_RUNS = dg.AssetKey(["simulation", "capacity_runs"])
 CAPACITY_SUPPLY = dg.AssetKey(["publish", "capacity_supply"])
 CONSTRAINT_MAP = dg.AssetKey(["publish", "constraint_map"])
+# published tables rebuilt from the scenario batch besides capacity_supply (their checks must pass)
+SCENARIO_TABLES = [
+    CONSTRAINT_MAP,
+    dg.AssetKey(["publish", "prediction_effect"]),
+    dg.AssetKey(["publish", "capacity_feasibility"]),
+]
 KPI_DAILY = dg.AssetKey(["publish", "kpi_daily"])
 PLANNING_TABLES = dg.AssetKey(["published", "planning_tables"])
 RETRAIN = dg.AssetKey(["ml", "failure_model"])
@@ -161,7 +167,8 @@ def test_a_failed_blocking_contract_check_holds_the_publication(ticks) -> None:
     _to_first_publication_tick(ticks)
     ticks.tick()  # the publication run is under way
     # the run rebuilt the table, its contract failed, the run published nothing
-    ticks.materialize_checked(CONSTRAINT_MAP)
+    for key in SCENARIO_TABLES:
+        ticks.materialize_checked(key)
     ticks.materialize_checked(CAPACITY_SUPPLY, failing={"capacity_supply_contract"})
     assert ticks.tick().get_num_requested(PLANNING_TABLES) == 0
 

@@ -45,6 +45,8 @@ def make_tables(scale: float = 1.0) -> dict[str, pd.DataFrame]:
                             "uom": "parts",
                             "rate_units_per_hour": 100.0 * scale,
                             "bottleneck_share": 1.0 if level == "line" else 0.5,
+                            "is_partial": False,
+                            "covered_from_at": dt.datetime.combine(week, dt.time()),
                             "model_version": None,
                             "publication_id": None,
                             "published_at": None,
@@ -79,6 +81,10 @@ def make_tables(scale: float = 1.0) -> dict[str, pd.DataFrame]:
             "failure_mode": "bearing_wear",
             "model_version": "failure_model v3",
             "publication_id": None,
+            "risk_drivers": "vibration_mean_24h +4.1σ (Δp +0.30)",
+            "driver_1": "vibration_mean_24h",
+            "driver_2": None,
+            "driver_3": None,
         }
         for machine, p in (("L1-M1", 0.12), ("L1-M2", 0.4))
     ]
@@ -108,9 +114,57 @@ def make_tables(scale: float = 1.0) -> dict[str, pd.DataFrame]:
         }
         for machine in ("L1-M1", "L1-M2", None)
     ]
+    effect = [
+        {
+            "site_id": "S1",
+            "line_id": "L1",
+            "scenario_id": "baseline",
+            "bucket_grain": "week",
+            "bucket_start": week,
+            "bucket_end": week + dt.timedelta(days=7),
+            "is_partial": False,
+            "uom": "parts",
+            "machines_with_risk": 2,
+            "capacity_p50_with_risk": 72.0 * 100 * scale,
+            "capacity_p50_history_only": 75.0 * 100 * scale,
+            "p50_difference_units": -3.0 * 100 * scale,
+            "p50_difference_share": -0.04,
+            "capacity_p10_with_risk": 64.0 * 100 * scale,
+            "capacity_p10_history_only": 66.0 * 100 * scale,
+            "model_version": None,
+            "publication_id": None,
+        }
+        for week in WEEKS
+    ]
+    feasibility = [
+        {
+            "site_id": "S1",
+            "line_id": "L1",
+            "bucket_grain": "week",
+            "bucket_start": week,
+            "bucket_end": week + dt.timedelta(days=7),
+            "scenario_id": "baseline",
+            "plan_version": "v1",
+            "demand_units": 70.0 * 100 * scale,
+            "split_demand_units": 0.0,
+            "capacity_units_p10": 64.0 * 100 * scale,
+            "capacity_units_p50": 72.0 * 100 * scale,
+            "capacity_units_p90": 78.0 * 100 * scale,
+            "p_meet_demand": 0.6,
+            "shortfall_units_p50": 0.0,
+            "load_ratio_p50": 70 / 72,
+            "status": "at_risk",
+            "assumed_capacity_units": None,
+            "gap_vs_assumed_pct": None,
+            "publication_id": None,
+        }
+        for week in WEEKS
+    ]
     return {
         "capacity_supply": pd.DataFrame(capacity),
         "machine_failure_risk": pd.DataFrame(risk),
         "kpi_daily": pd.DataFrame(kpi),
         "constraint_map": pd.DataFrame(constraint),
+        "prediction_effect": pd.DataFrame(effect),
+        "capacity_feasibility": pd.DataFrame(feasibility),
     }

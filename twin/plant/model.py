@@ -151,11 +151,25 @@ class Line(_Strict):
         return out
 
 
+class FailureMode(_Strict):
+    """A failure mode as the plant's FMEA knows it (optional, DESIGN §3.2 extension).
+
+    ``precursor: false`` declares a mode that gives no measurable warning (FMEA detectability: an
+    electrical fault, a power surge): the failure-risk model cannot be expected to see it coming, so
+    its evaluation reports such failures apart, as expected misses, instead of counting them
+    against the model's recall. Modes not listed are assumed to have a precursor.
+    """
+
+    id: str = Field(min_length=1)
+    precursor: bool = Field(default=True, strict=True)
+
+
 class Plant(_Strict):
     site: Site
     calendar: Calendar
     products: list[Product] = Field(min_length=1)
     lines: list[Line] = Field(min_length=1)
+    failure_modes: list[FailureMode] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _consistent(self) -> Plant:
@@ -164,6 +178,7 @@ class Plant(_Strict):
         _no_duplicates("machines", [m.id for m in self.machines])
         _no_duplicates("tags", [t.tag for _, t in self.iter_tags()])
         _no_duplicates("calendar.shifts", [s.name for s in self.calendar.shifts])
+        _no_duplicates("failure_modes", [f.id for f in self.failure_modes])
         products = {p.id for p in self.products}
         machine_ids = {m.id for m in self.machines}
         for line in self.lines:
@@ -186,6 +201,11 @@ class Plant(_Strict):
     @property
     def machines(self) -> list[Machine]:
         return [m for line in self.lines for m in line.machines]
+
+    @property
+    def modes_without_precursor(self) -> frozenset[str]:
+        """CMMS failure modes the plant model declares as giving no warning (``precursor: false``)."""
+        return frozenset(f.id for f in self.failure_modes if not f.precursor)
 
     @cached_property
     def tz(self) -> ZoneInfo:

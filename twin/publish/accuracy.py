@@ -9,8 +9,10 @@ Which publication judges a week: among the published versions whose capacity_sup
 week row for that line and week (``bucket_end - bucket_start = 7`` days), the latest one with
 ``published_at`` before the week started (Monday 00:00 site time, compared in UTC); if none was
 published before the week (a backfill, a replay, the first run), the earliest one covering the
-week. The fallback is still out of sample: the horizon starts on the Monday *after* the last day
-with data (``twin.simulation.scenario_run.horizon_start``), so a version covering a week never saw that week.
+week. The fallback is still out of sample: the horizon starts at the last data time
+(``twin.simulation.scenario_run.horizon_start``) and a partial week (``is_partial``: the rest of the
+week of the last data, capacity_supply 1.1.0) is never judged, so a whole week row of a version
+lies entirely after its data.
 
 Which weeks count: only complete ones, i.e. the line has actuals on all 7 days, or on every shift
 day of the week (the days the chosen publication's day rows give calendar_hours > 0: the KPI marts
@@ -112,9 +114,13 @@ def published_capacity(
         file = folder / "capacity_supply.parquet"
         if not file.exists():
             continue
+        # versions before capacity_supply 1.1.0 have no is_partial: their weeks were all whole
+        partial = ["is_partial"] if "is_partial" in pq.read_schema(file).names else []
         frame = pq.read_table(
-            file, columns=_READ, filters=[("scenario_id", "=", scenario_id)]
+            file, columns=_READ + partial, filters=[("scenario_id", "=", scenario_id)]
         ).to_pandas()
+        if not partial:
+            frame["is_partial"] = False
         line_ids = frame["line_id"].unique()
         wanted = {line: (resource_ids or {}).get(line, line) for line in line_ids}
         frame = frame[frame["resource_id"] == frame["line_id"].map(wanted)]
@@ -125,6 +131,7 @@ def published_capacity(
         whole = frame[
             (frame["bucket_grain"] == "week")
             & ((frame["bucket_end"] - frame["bucket_start"]) == dt.timedelta(days=7))
+            & ~frame["is_partial"].astype(bool)
         ]
         wide = whole.pivot_table(
             index=["site_id", "line_id", "bucket_start"],

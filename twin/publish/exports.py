@@ -223,12 +223,16 @@ def _check_days(supply: pd.DataFrame) -> None:
             p50["bucket_grain"] == "day", ["resource_id", "scenario_id", "bucket_start"]
         ].itertuples(index=False, name=None)
     )
+    # the horizon's first week is covered only from its first day (the last data time)
+    first = {}
+    for resource, scenario, day in days:
+        first[(resource, scenario)] = min(first.get((resource, scenario), day), day)
     for r in p50[p50["bucket_grain"] == "week"].itertuples(index=False):
-        n = (r.bucket_end - r.bucket_start).days
+        since = max(r.bucket_start, first.get((r.resource_id, r.scenario_id), r.bucket_start))
         missing = [
-            (r.bucket_start + dt.timedelta(days=i)).isoformat()
-            for i in range(n)
-            if (r.resource_id, r.scenario_id, r.bucket_start + dt.timedelta(days=i)) not in days
+            (since + dt.timedelta(days=i)).isoformat()
+            for i in range((r.bucket_end - since).days)
+            if (r.resource_id, r.scenario_id, since + dt.timedelta(days=i)) not in days
         ]
         if missing:
             raise ExportError(

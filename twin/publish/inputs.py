@@ -5,6 +5,11 @@ Layout (documented in data_contracts/README.md, "Publication inputs"):
     lake/simulation/<scenario_id>.parquet                 capacity rows (capacity_supply minus lineage
                                                           + run_id, simulated_at)
     lake/simulation/constraint_map/<scenario_id>.parquet  constraint_map minus publication_id
+    lake/simulation/prediction_effect/<scenario_id>.parquet
+                                                          prediction_effect minus model_version and
+                                                          publication_id (baseline scenario only)
+    lake/simulation/capacity_feasibility/<scenario_id>.parquet
+                                                          capacity_feasibility minus publication_id
     lake/ml/machine_failure_risk.parquet                  machine_failure_risk minus publication_id
 
 The schemas are derived from the published contracts so the column types cannot drift from them.
@@ -55,6 +60,22 @@ INPUTS: tuple[PublishInput, ...] = (
         folder="simulation/constraint_map",
         schema_file="_empty.parquet",
         contract="constraint_map",
+        drop=("publication_id",),
+    ),
+    # baseline scenario only (twin.simulation.prediction_effect), one file per scenario like the others
+    PublishInput(
+        name="prediction_effect",
+        folder="simulation/prediction_effect",
+        schema_file="_empty.parquet",
+        contract="prediction_effect",
+        drop=("model_version", "publication_id"),
+    ),
+    # every scenario of the current demand plan (twin.simulation.feasibility), one file per scenario
+    PublishInput(
+        name="capacity_feasibility",
+        folder="simulation/capacity_feasibility",
+        schema_file="_empty.parquet",
+        contract="capacity_feasibility",
         drop=("publication_id",),
     ),
     # lake/ml is shared with other ML outputs: the dbt glob is ml/machine_failure_risk*.parquet, so

@@ -138,6 +138,9 @@ def _lineage_section(lineage: Mapping[str, Any], tables: Mapping[str, pa.Table])
             "start": str(min(buckets["bucket_start"].to_pylist())),
             "end": str(max(buckets["bucket_end"].to_pylist())),
         }
+        if "covered_from_at" in buckets.column_names:  # capacity_supply 1.1.0: the last data time
+            start_at = min(buckets["covered_from_at"].to_pylist())
+            horizon["start_at"] = start_at.strftime("%Y-%m-%dT%H:%M:%SZ")
     known = {"model_version", "batch_ids", "data_window", "scenario_set"}
     return {
         "data": {

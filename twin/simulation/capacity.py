@@ -6,7 +6,11 @@ quantiles are taken over those sums (a quantile of a sum is not the sum of quant
 
 Buckets: ``bucket_start`` is the first site-local date in the bucket, ``bucket_end`` the date after
 its last one (**exclusive**), so a day bucket is [d, d + 1) and a whole week [Monday, next Monday).
-A week cut by the horizon keeps only its dates inside it (start the horizon on a Monday).
+The horizon starts at the last data time, so the first day and week are usually partial: they
+keep only the time inside the horizon and say so (``is_partial``, ``covered_from_at``: where the
+coverage begins, naive UTC; the bucket's local midnight for whole buckets). A week is always its
+calendar week: ``bucket_start`` its Monday, ``bucket_end`` the next Monday, partial or not (DESIGN
+§3.4: weeks start Monday); a partial first day keeps ``bucket_start`` = its date.
 
 Columns (DESIGN §3.4, lineage columns are added at publication):
 
@@ -46,9 +50,10 @@ import itertools
 import numpy as np
 import pandas as pd
 
-from twin.plant.calendar import local_date_of
+from twin.plant.calendar import day_window, local_date_of
 from twin.plant.model import Plant
 from twin.simulation.engine import simulate_many
+from twin.simulation.horizon import covered_from
 from twin.simulation.line_model import LineParams, SimulationResult, intersect, overlap, union
 from twin.simulation.line_params import station_capacity
 from twin.simulation.weekly_variation import apply_weekly_variation
@@ -72,6 +77,8 @@ CAPACITY_COLUMNS = [
     "uom",
     "rate_units_per_hour",
     "bottleneck_share",
+    "is_partial",
+    "covered_from_at",
 ]
 CONSTRAINT_COLUMNS = [
     "site_id",
@@ -96,7 +103,9 @@ def simulate_lines(
     """
     results = simulate_many(list(lines.values()), replications, seed)
     for i, (line, res) in enumerate(zip(lines.values(), results, strict=True)):
-        res.output = apply_weekly_variation(res.output, res.bucket_edges, line.weekly_cv, seed, i)
+        res.output = apply_weekly_variation(
+            res.output, res.bucket_edges, line.weekly_cv, seed, i, line.bucket_week
+        )
     return dict(zip(lines, results, strict=True))
 
 
@@ -112,14 +121,18 @@ def capacity_tables(
     for line_id, line in lines.items():
         res = results[line_id]
         for grain, agg, starts, ends in _grains(plant, res.bucket_edges, start):
+            cover = _coverage(plant, start, starts)
             keys = {
                 "site_id": plant.site.id,
                 "line_id": line_id,
                 "bucket_grain": grain,
                 "scenario_id": scenario_id,
             }
-            supply.append(_line_rows(line, res, agg, starts, ends, keys))
-            supply.append(_machine_rows(line, res, agg, starts, ends, keys))
+            for rows in (
+                _line_rows(line, res, agg, starts, ends, keys),
+                _machine_rows(line, res, agg, starts, ends, keys),
+            ):
+                supply.append(rows.join(cover, on="bucket_start"))
             constraints.append(_constraint_rows(line, res, agg, starts, ends, keys))
     capacity = pd.concat(supply, ignore_index=True)[CAPACITY_COLUMNS]
     return capacity, pd.concat(constraints, ignore_index=True)[CONSTRAINT_COLUMNS]
@@ -139,7 +152,30 @@ def _grains(plant: Plant, edges: np.ndarray, start: dt.datetime):
     agg = np.zeros((len(dates), len(weeks)))
     for w, days in enumerate(weeks):
         agg[days, w] = 1.0
-    yield "week", agg, [dates[w[0]] for w in weeks], [dates[w[-1]] + one for w in weeks]
+    # a week is its calendar week, Monday to Monday (DESIGN §3.4), even when the horizon covers only
+    # the rest of it: is_partial and covered_from_at say how much (``_coverage``)
+    mondays = [_monday(dates[w[0]]) for w in weeks]
+    yield "week", agg, mondays, [m + 7 * one for m in mondays]
+
+
+def _coverage(plant: Plant, start: dt.datetime, starts) -> pd.DataFrame:
+    """Per bucket (index bucket_start): ``is_partial`` and ``covered_from_at`` (naive UTC).
+
+    A bucket is partial when the horizon starts after its first local midnight: the day of the
+    horizon start when that is not a local midnight (the rest of the last data day), the week of
+    the horizon start unless that is its Monday 00:00 (the rest of the current week); the horizon
+    always ends at a Monday 00:00. ``covered_from_at`` is where the coverage begins: the bucket's
+    first local midnight, or the horizon start.
+    """
+    frame = pd.DataFrame(
+        {
+            "bucket_start": starts,
+            "covered_from_at": [covered_from(plant, start, d) for d in starts],
+        }
+    )
+    midnight = pd.Series([day_window(plant, d).start for d in starts])
+    frame["is_partial"] = frame["covered_from_at"] > midnight
+    return frame.set_index("bucket_start")[["is_partial", "covered_from_at"]]
 
 
 def _monday(d: dt.date) -> dt.date:

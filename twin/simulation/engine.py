@@ -15,6 +15,7 @@ Matching the discrete reference: a discrete machine that is blocked holds its fi
 buffer of B parts between stations decouples them by B + (machines at the upstream station)
 parts; the fluid buffer gets that capacity. Failures, repairs and setups are the same stochastic
 processes as in ``twin.simulation.line_model``; a failure inside a step stops the machine for the rest of it.
+A machine's first repair comes from ``first_repair`` when it has one (the predicted failure mode's).
 
 Bottleneck (momentary, after Roser's active-period method, made causal): a station is active in a
 step when it is neither starved nor blocked nor planned down (processing, broken or in setup all
@@ -167,7 +168,14 @@ def _events(ev, rng, p, shape4, up, run, stop, in_setup, ttf, tts, cum) -> None:
     station_idx = (idx[0], idx[2], idx[3])
     if fail.any():
         fi = tuple(i[fail] for i in idx)
-        stop[fi] = np.maximum(_draw(rng, p.rep_code, fi) - rem[fail], 0.0)
+        repair = _draw(rng, p.rep_code, fi)
+        if p.first_repair:  # a machine's first failure is the predicted one: its mode's repair
+            first = p.fresh[fi]
+            if first.any():
+                fresh = tuple(i[first] for i in fi)
+                repair[first] = _draw(p.first_rng, p.first_rep_code, fresh)
+                p.fresh[fresh] = False
+        stop[fi] = np.maximum(repair - rem[fail], 0.0)
         in_setup[fi] = False
         ttf[fi] = _draw(rng, p.tbf_code, fi)
         np.add.at(cum["down"], tuple(i[fail] for i in station_idx), rem[fail])
@@ -190,6 +198,12 @@ class _Params:
 
     def __init__(self, lines: list[LineParams], S: int, P: int, R: int, rng: np.random.Generator):
         L = len(lines)
+        # Common random numbers: the first failure of each station and the first repairs come
+        # from streams of their own (one draw of the main stream each, whatever the law), so a
+        # run with a near-term risk law and one without (twin.simulation.prediction_effect) share
+        # every other random number and, through inverse-transform sampling from the same
+        # exponential draws, rank-couple the first failures themselves.
+        self.first_rng = np.random.default_rng(rng.integers(2**63))
         self.rate = np.zeros((S, P, L, 1))  # effective rate; 0 = no machine in this slot
         self.y = np.ones((S, L, 1))
         self.bcap = np.full((S - 1, L, 1), _BIG)
@@ -197,6 +211,8 @@ class _Params:
         self.setup_h = np.zeros((S, L))
         self.setup_every = np.full((S, L), _BIG)
         self.rep_code = np.zeros((3, S, L))
+        self.first_rep_code = np.zeros((3, S, L))
+        self.fresh = np.zeros((S, P, L, R), bool)  # first failure still to come (first_repair)
         self.tbf_code = np.zeros((3, S, L))
         self.tbf_code[1] = _BIG  # deterministic "never"
         self.ttf0 = np.full((S, P, L, R), _BIG)
@@ -217,14 +233,19 @@ class _Params:
                     self.bcap[s, li] = line.buffers[s] + c
                     self.buf0[s, li] = np.floor(line.initial_wip * line.buffers[s])
                 self.rep_code[:, s, li] = _code(m.repair)
+                if m.first_repair is not None and m.tbf is not None:
+                    self.first_rep_code[:, s, li] = _code(m.first_repair)
+                    self.fresh[s, :c, li] = True
                 if m.tbf is not None:
                     self.tbf_code[:, s, li] = _code(m.tbf)
                     first = m.first_tbf or m.tbf
-                    self.ttf0[s, :c, li] = first.sample(rng, c * R).reshape(c, R)
+                    own = np.random.default_rng(rng.integers(2**63))
+                    self.ttf0[s, :c, li] = first.sample(own, c * R).reshape(c, R)
                 if m.setup_every_h is not None:
                     self.setup_h[s, li] = m.setup_h
                     self.setup_every[s, li] = m.setup_every_h
                     self.tts0[s, :c, li] = rng.uniform(0, m.setup_every_h, (c, R))
+        self.first_repair = bool(self.fresh.any())
         self.inv_rate = np.divide(1.0, self.rate, out=np.zeros_like(self.rate), where=self.rate > 0)
         self.inv_y = 1 / self.y
 

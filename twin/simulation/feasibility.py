@@ -25,11 +25,13 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from twin.plant.calendar import day_window, local_date_of
 from twin.plant.model import Plant
 from twin.simulation.line_model import LineParams, SimulationResult
 
 STATUS_FEASIBLE = 0.9  # P(meet) from here up: feasible
 STATUS_AT_RISK = 0.5  # from here up to STATUS_FEASIBLE: at risk; below: infeasible
+# capacity_feasibility as the simulation writes it: the published columns without publication_id
 FEASIBILITY_COLUMNS = [
     "site_id",
     "line_id",
@@ -39,7 +41,6 @@ FEASIBILITY_COLUMNS = [
     "scenario_id",
     "plan_version",
     "demand_units",
-    "split_demand_units",
     "capacity_units_p10",
     "capacity_units_p50",
     "capacity_units_p90",
@@ -49,6 +50,7 @@ FEASIBILITY_COLUMNS = [
     "status",
     "assumed_capacity_units",
     "gap_vs_assumed_pct",
+    "split_demand_units",
 ]
 
 
@@ -122,19 +124,25 @@ def assign_demand(plant: Plant, lines: dict[str, LineParams], demand: pd.DataFra
 
 
 def weekly_output(
-    result: SimulationResult, day_dates: list[dt.date]
+    plant: Plant, result: SimulationResult, start: dt.datetime
 ) -> tuple[list[dt.date], np.ndarray, list[bool]]:
     """(week Mondays, good output per replication and week (R, W), whether each week is whole).
 
-    ``day_dates``: the site-local date of each day bucket of ``result``.
+    ``result`` has day buckets from ``start`` (naive UTC); a week is whole when the horizon holds
+    all seven of its days from its local midnight on.
     """
-    mondays = sorted({d - dt.timedelta(days=d.weekday()) for d in day_dates})
+    edges = np.asarray(result.bucket_edges)
+    dates = [local_date_of(plant, start + dt.timedelta(hours=float(e))) for e in edges[:-1]]
+    mondays = sorted({d - dt.timedelta(days=d.weekday()) for d in dates})
     index = {m: i for i, m in enumerate(mondays)}
-    agg = np.zeros((len(day_dates), len(mondays)))
-    for i, d in enumerate(day_dates):
+    agg = np.zeros((len(dates), len(mondays)))
+    for i, d in enumerate(dates):
         agg[i, index[d - dt.timedelta(days=d.weekday())]] = 1.0
-    days_in_week = agg.sum(axis=0)
-    whole = [bool(n == 7) and day_dates[0] <= m for m, n in zip(mondays, days_in_week, strict=True)]
+    starts_at_midnight = day_window(plant, dates[0]).start >= start
+    whole = [
+        bool(n == 7) and (monday > dates[0] or starts_at_midnight)
+        for monday, n in zip(mondays, agg.sum(axis=0), strict=True)
+    ]
     return mondays, result.output @ agg, whole
 
 
@@ -142,16 +150,15 @@ def capacity_feasibility(
     plant: Plant,
     lines: dict[str, LineParams],
     results: dict[str, SimulationResult],
-    day_dates: list[dt.date],
-    demand: pd.DataFrame,
+    start: dt.datetime,
+    demand: pd.DataFrame | None,
     scenario_id: str,
     *,
-    first_day_partial: bool = False,
     assumed: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """``capacity_feasibility`` rows of one scenario (module docstring); empty without demand.
 
-    ``first_day_partial``: the horizon starts inside its first day, so that day's week is partial.
+    ``results``: the scenario's simulated lines, day buckets from ``start`` (naive UTC).
     ``assumed``: ``staging.stg_planning__assumed_capacity`` (resource_id, bucket_start,
     assumed_capacity_units), used for line resources.
     """
@@ -168,9 +175,7 @@ def capacity_feasibility(
         }
     rows = []
     for line_id, result in results.items():
-        mondays, output, whole = weekly_output(result, day_dates)
-        if first_day_partial:
-            whole[0] = False
+        mondays, output, whole = weekly_output(plant, result, start)
         mine = assigned[assigned["line_id"] == line_id]
         for w, monday in enumerate(mondays):
             week = mine[mine["week_start"] == monday]

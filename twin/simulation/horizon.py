@@ -1,6 +1,10 @@
 """The planning horizon in hours: day buckets at site-local midnights and shift windows.
 
-Time is hours from the horizon ``start`` (naive UTC), as everywhere in the engine parameters.
+Time is hours from the horizon ``start`` (naive UTC), as everywhere in the engine parameters. The
+horizon starts where the data ends (``twin.simulation.scenario_run.horizon_start``), so its first
+day and its first week are usually partial: the first day bucket runs from ``start`` to the next
+local midnight, the first week from ``start`` to the next Monday. ``weeks`` whole Monday-started
+weeks follow (none is partial when ``start`` is a Monday 00:00 site time).
 """
 
 from __future__ import annotations
@@ -16,13 +20,21 @@ def day_edges(
 ) -> tuple[tuple[float, ...], list[dt.date]]:
     """Bucket edges (hours from ``start``) at site-local midnights, and the local date of each day.
 
-    The horizon runs from ``start`` to the local midnight ending day ``7 * weeks`` (the first day is
-    partial when ``start`` is not a local midnight; pass a Monday 00:00 for whole weeks).
+    The horizon runs from ``start`` to the Monday 00:00 that ends ``weeks`` whole weeks after the
+    week of ``start`` (the rest of that week comes first when ``start`` is not its Monday 00:00).
     """
     first = local_date_of(plant, start)
-    dates = [first + dt.timedelta(days=i) for i in range(7 * weeks)]
+    monday = first - dt.timedelta(days=first.weekday())
+    whole = hours_from(start, day_window(plant, monday).start) == 0
+    end = monday + dt.timedelta(weeks=weeks + (0 if whole else 1))
+    dates = [first + dt.timedelta(days=i) for i in range((end - first).days)]
     edges = [0.0] + [hours_from(start, day_window(plant, d).end) for d in dates]
     return tuple(edges), dates
+
+
+def covered_from(plant: Plant, start: dt.datetime, day: dt.date) -> dt.datetime:
+    """Where the horizon's coverage of local ``day`` begins (naive UTC): its midnight, or ``start``."""
+    return max(day_window(plant, day).start, start)
 
 
 def hours_from(start: dt.datetime, t: dt.datetime) -> float:

@@ -17,6 +17,7 @@ The model, shared by the vectorised engine (``twin.simulation.engine``) and the 
   good as new. ``first_tbf`` replaces the first time to failure (near-term risk from the failure
   model); without it a machine starts the horizon as good as new.
 * A repair consumes open time (it pauses outside shifts, it continues during planned windows).
+  ``first_repair`` replaces the first failure's repair (the predicted failure mode's repair time).
 * Setups (changeovers) come every ``setup_every_h`` operating hours and last ``setup_h`` open hours.
 * Planned maintenance windows and line-down intervals are absolute [start, end) hours; inside them
   the machine does not process, and their open hours are reported as planned downtime.
@@ -118,6 +119,53 @@ class HazardThen(Distribution):
 
 
 @dataclass(frozen=True)
+class PiecewiseHazard(Distribution):
+    """Constant hazard between knots, through given survival points, then ``then`` afresh.
+
+    ``knots`` are increasing hours t_i with ``survival`` S(t_i) decreasing in (0, 1): on
+    [t_(i-1), t_i) the hazard is ln(S_(i-1) / S_i) / (t_i - t_(i-1)) (t_0 = 0, S_0 = 1), so the law
+    passes exactly through every point, e.g. hours-to-failure p10/p50/p90 (S = 0.9, 0.5, 0.1).
+    A unit that survives the last knot starts ``then`` there (beyond what the risk model says, the
+    history's law), as ``HazardThen`` does after its window.
+    """
+
+    knots: tuple[float, ...]
+    survival: tuple[float, ...]
+    then: Distribution
+
+    def __post_init__(self) -> None:
+        t = (0.0, *self.knots)
+        s = (1.0, *self.survival)
+        if not self.knots or len(self.knots) != len(self.survival):
+            raise ValueError("PiecewiseHazard needs one survival value per knot")
+        if any(b <= a for a, b in itertools.pairwise(t)) or any(
+            not 0 < b < a for a, b in itertools.pairwise(s)
+        ):
+            raise ValueError("PiecewiseHazard: knots must increase and survival decrease in (0, 1)")
+
+    def _pieces(self) -> tuple[np.ndarray, np.ndarray]:
+        """Knot times (with 0) and cumulative hazard -ln S at each."""
+        return np.array([0.0, *self.knots]), -np.log([1.0, *self.survival])
+
+    @property
+    def mean(self) -> float:  # type: ignore[override]
+        t, cum = self._pieces()
+        s = np.exp(-cum)
+        total = 0.0
+        for i in range(1, len(t)):
+            rate = (cum[i] - cum[i - 1]) / (t[i] - t[i - 1])
+            total += s[i - 1] * (1 - s[i] / s[i - 1]) / rate
+        return total + float(s[-1]) * self.then.mean
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        t, cum = self._pieces()
+        h = rng.standard_exponential(size)  # a unit fails when its cumulative hazard reaches h
+        inside = np.interp(h, cum, t)  # cumulative hazard is linear in t on every piece
+        late = t[-1] + self.then.sample(rng, size)
+        return np.where(h < cum[-1], inside, late)
+
+
+@dataclass(frozen=True)
 class MachineParams:
     """One machine type at a station (see the module docstring for the semantics)."""
 
@@ -128,6 +176,8 @@ class MachineParams:
     tbf: Distribution | None = None  # operating hours between failures; None = never fails
     repair: Distribution = Deterministic(0.0)  # open hours per repair
     first_tbf: Distribution | None = None  # near-term override for the first failure
+    # open hours of the first failure's repair (the predicted failure mode's); None = ``repair``
+    first_repair: Distribution | None = None
     planned: tuple[Interval, ...] = ()  # planned maintenance windows [start_h, end_h)
     setup_every_h: float | None = None  # operating hours between changeovers
     setup_h: float = 0.0  # open hours per changeover
@@ -178,6 +228,10 @@ class LineParams:
     # §3.2); None = each station is the one machine named by its id. The engine ignores it; the
     # capacity tables give every member a machine row with the station's per-machine figures
     members: tuple[tuple[str, ...], ...] | None = None
+    # calendar week (0 = the week of the horizon start) of each bucket, for the week-to-week
+    # variation; None (or a length other than the buckets', e.g. a copy re-bucketed by
+    # dataclasses.replace) = weeks of 168 h from the start (right for a horizon from Monday 00:00)
+    bucket_week: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         n = len(self.machines)

@@ -67,7 +67,12 @@ from twin.simulation.line_model import (
     union,
 )
 from twin.simulation.machine_fit import MachineFit, Priors, fit_machines
-from twin.simulation.near_term_risk import first_failure, latest_risk
+from twin.simulation.near_term_risk import (
+    first_failure,
+    first_repair,
+    latest_risk,
+    mode_repair_factors,
+)
 from twin.simulation.pm_plan import last_pm, pm_windows
 from twin.simulation.scenarios import (
     AddedMachine,
@@ -146,7 +151,16 @@ def build_line_params(
     edges, dates = day_edges(plant, start, scenario.horizon_weeks)
     fits = fit_machines(plant, kpis, failures, start, priors)
     context = _Context(
-        plant, scenario, start, edges, dates, fits, mix, priors, last_pm(work_orders, start)
+        plant,
+        scenario,
+        start,
+        edges,
+        dates,
+        fits,
+        mix,
+        priors,
+        last_pm(work_orders, start),
+        mode_repair_factors(failures, start, priors),
     )
     # own idle: the history's idle without the starving and blocking the engine simulates itself
     raw = _assemble(context, {}, {})
@@ -167,6 +181,7 @@ class _Context:
     mix: pd.DataFrame | None
     priors: Priors
     last_pm: dict[str, dt.datetime]
+    mode_repair: dict[str, float]  # failure mode -> repair-time factor (near_term_risk)
 
 
 def _assemble(
@@ -216,6 +231,7 @@ def _assemble(
                         start,
                         c.priors,
                     ),
+                    first_repair=first_repair(risk_rows.get(m.id), fit.repair, c.mode_repair),
                     planned=tuple(
                         pm_windows(plant, m, c.last_pm.get(m.id), start, end_h, shift_starts, moves)
                     ),
@@ -242,10 +258,17 @@ def _assemble(
             shifts=tuple((float(a), float(b)) for a, b in shifts),
             horizon_h=end_h,
             bucket_edges=c.edges,
+            bucket_week=_bucket_weeks(dates),
             line_down=_line_down(plant, scenario, line.id, start, dates, end_h),
         )
         out[line.id] = _add_machines(params, scenario)
     return out
+
+
+def _bucket_weeks(dates: list[dt.date]) -> tuple[int, ...]:
+    """Calendar week of each day bucket, 0 = the (possibly partial) week of the horizon start."""
+    monday = dates[0] - dt.timedelta(days=dates[0].weekday())
+    return tuple((d - monday).days // 7 for d in dates)
 
 
 def _setup_every(fit: MachineFit, machine: Machine, mean_shift_h: float, priors: Priors) -> float:
@@ -269,7 +292,9 @@ def _line_down(
     for c in scenario.of_type(LineDown):
         if c.line != line_id:
             continue
-        day = c.start_date or dates[0] + dt.timedelta(days=math.floor(c.start_day or 0))
+        day = c.start_date or _first_monday(plant, start, dates) + dt.timedelta(
+            days=math.floor(c.start_day or 0)
+        )
         if not dates[0] <= day <= dates[-1]:
             raise scenario.error(
                 f"line_down of {line_id} starts on {day}, outside the horizon {dates[0]}..{dates[-1]}"
@@ -277,6 +302,13 @@ def _line_down(
         t0 = hours_from(start, day_window(plant, day).start) + 24 * ((c.start_day or 0) % 1)
         out.append((max(t0, 0.0), min(t0 + 24 * c.days, end_h)))
     return tuple((float(a), float(b)) for a, b in union(out))
+
+
+def _first_monday(plant: Plant, start: dt.datetime, dates: list[dt.date]) -> dt.date:
+    """The Monday of the first whole week: where ``start_day`` counts from (``scenarios``)."""
+    monday = dates[0] - dt.timedelta(days=dates[0].weekday())
+    whole = hours_from(start, day_window(plant, monday).start) == 0
+    return monday if whole else monday + dt.timedelta(weeks=1)
 
 
 def _add_machines(line: LineParams, scenario: Scenario) -> LineParams:
@@ -328,8 +360,9 @@ def combine_station(id: str, machines: list[MachineParams]) -> MachineParams:
       MTBF); exponential, or Weibull with the mean shape when every machine's law is Weibull.
       Repairs: lognormal, mean weighted by each machine's failure rate (so the expected repair
       hours per operating hour, sum MTTR_i / MTBF_i, stays that of the machines), mean cv.
-    * Near-term risk (``first_tbf``): that of the riskiest machine (shortest mean time to its
-      first failure), a mixture of laws not being one of the engine's; conservative for planners.
+    * Near-term risk (``first_tbf``, ``first_repair``): those of the riskiest machine (shortest
+      mean time to its first failure), a mixture of laws not being one of the engine's;
+      conservative for planners.
     * Planned windows: the engine stops a station's machines together, so the station keeps the
       windows of the machine with the most planned hours (identical parallel machines share a PM
       plan: then exactly each machine's windows; conservative when they differ, and a union
@@ -356,7 +389,8 @@ def combine_station(id: str, machines: list[MachineParams]) -> MachineParams:
         mttr = float(np.dot(w, [m.repair.mean for m in failing]))
         cvs = [getattr(m.repair, "cv", 0.0) for m in failing]
         repair = LogNormal(mttr, float(np.mean(cvs))) if mttr > 0 else Deterministic(0.0)
-    firsts = [m.first_tbf for m in machines if m.first_tbf is not None]
+    firsts = [m for m in machines if m.first_tbf is not None]
+    riskiest = min(firsts, key=lambda m: m.first_tbf.mean) if firsts else None  # type: ignore[union-attr]
     setups = [m for m in machines if m.setup_every_h is not None]
     return MachineParams(
         id=id,
@@ -365,7 +399,8 @@ def combine_station(id: str, machines: list[MachineParams]) -> MachineParams:
         scrap=scrap,
         tbf=tbf,
         repair=repair,
-        first_tbf=min(firsts, key=lambda d: d.mean) if firsts else None,
+        first_tbf=riskiest.first_tbf if riskiest else None,
+        first_repair=riskiest.first_repair if riskiest else None,
         planned=max(machines, key=lambda m: sum(b - a for a, b in m.planned)).planned,
         setup_every_h=float(np.mean([m.setup_every_h for m in setups])) if setups else None,
         setup_h=float(np.mean([m.setup_h for m in setups])) if setups else 0.0,

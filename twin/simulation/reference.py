@@ -94,6 +94,12 @@ def simulate(
     )
 
 
+def trace(line: LineParams, rng: np.random.Generator, sample_h: float = 1 / 60) -> _Run:
+    """One replication with its event logs: each unit's ``log`` of (time, state) and, per station,
+    ``done`` (time, scrapped) of every finished part (how bench/reference_plant.py writes MES data)."""
+    return _Run(line, rng, sample_h)
+
+
 def _subtract(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Intervals of ``a`` not covered by ``b`` (both sorted, disjoint)."""
     out: list[tuple[float, float]] = []
@@ -136,6 +142,9 @@ class _Run:
         self.free = [_subtract(self.shifts, p) for p in self.planned]
         self.out_times: list[float] = []
         n = len(line.machines)
+        # every finished part per station (time, scrapped): what an MES counts at each machine,
+        # read by bench/reference_plant.py to write a foreign plant's landing files
+        self.done: list[list[tuple[float, bool]]] = [[] for _ in range(n)]
         buffers = [_Buffer(self.env, b, int(np.floor(line.initial_wip * b))) for b in line.buffers]
         self.units: list[_Unit] = []
         for s, (m, c) in enumerate(zip(line.machines, line.counts, strict=True)):
@@ -204,7 +213,9 @@ class _Run:
                 yield inb.get()
             u.state(self.env.now, "operating")
             yield from self._work(u, cycle)
-            if m.scrap > 0 and self.rng.random() < m.scrap:
+            scrapped = m.scrap > 0 and self.rng.random() < m.scrap
+            self.done[u.station].append((self.env.now, scrapped))
+            if scrapped:
                 continue
             if outb is None:
                 # - 1e-9 h: a part finished at a shift end must not slip into the next bucket

@@ -15,8 +15,10 @@ Change types (``twin.simulation.line_params`` applies them; its docstring gives 
 
 * ``pm_window_moved``: ``machine`` (id or ``all``, optionally narrowed by ``line``) and either
   ``shift_days`` (move every due date by N days, may be negative) or ``move_to: weekend``;
-* ``line_down``: ``line``, ``days`` > 0 and ``start_day`` (days after the horizon start) or
-  ``start_date`` (a site-local date);
+* ``line_down``: ``line``, ``days`` > 0 and ``start_day`` (days after the first whole planning
+  week's Monday 00:00, i.e. the Monday after the last data: the horizon itself starts at the last
+  data time, and counting from there would move a scenario's stop with the weekday the data
+  ends on) or ``start_date`` (a site-local date, also inside the first, partial week);
 * ``extra_shift``: a shift like the plant calendar's (``name``, ``start``, ``end``, ``days``) for
   ``lines`` (default every line); plant holidays are respected;
 * ``added_machine``: ``line``, ``station`` (``bottleneck`` or a machine id of that line) and
@@ -100,7 +102,7 @@ class LineDown(_Strict):
     def _one_start(self) -> LineDown:
         if (self.start_day is None) == (self.start_date is None):
             raise ValueError(
-                "give exactly one of start_day (days after the horizon start) or start_date"
+                "give exactly one of start_day (days after the first planning Monday) or start_date"
             )
         return self
 

@@ -5,8 +5,9 @@ a failure in a week gets P10 = P50 = P90. A real line's weekly output also moves
 minor stops, idle, scrap and product mix: on the virtual plant the pacing machine's weekly good
 output per running + idle hour varies by 2-4 % (coefficient of variation) from week to week.
 
-Fit (``fit_weekly_cv``): per line, the machine with the lowest idle share over the trailing weeks
-paces it (the least starved or blocked one, so its idle is mostly its own); its good output per
+Fit (``fit_weekly_cv``): per line, the machine whose ideal processing time fills the largest share
+of its running + idle hours over the trailing weeks paces it (the least starved or blocked one,
+whether the MES books waits as idle or inside running time: ``_pacing_machine``); its good output per
 running + idle hour per complete site-local week (Monday-Sunday, at least ``MIN_WEEK_HOURS``), over
 the ``WEEKS`` weeks before the horizon. Running + idle hours leave out downtime and setups, which
 the engine simulates. The variance is shrunk towards ``PRIOR_CV`` with ``PRIOR_WEEKS`` pseudo-weeks
@@ -54,8 +55,7 @@ def fit_weekly_cv(plant: Plant, kpis: pd.DataFrame | None, today: dt.date) -> di
         h = k[k["machine_id"].isin(ids)]
         if h.empty:
             continue
-        totals = h.groupby("machine_id")[["idle", "hours"]].sum()
-        pacing = (totals["idle"] / totals["hours"].where(totals["hours"] > 0)).idxmin()
+        pacing = _pacing_machine(h)
         weeks = h[h["machine_id"] == pacing].groupby("week")[["good", "hours"]].sum()
         weeks = weeks[weeks["hours"] >= MIN_WEEK_HOURS]
         rate = weeks["good"] / weeks["hours"]
@@ -64,6 +64,25 @@ def fit_weekly_cv(plant: Plant, kpis: pd.DataFrame | None, today: dt.date) -> di
         dof = max(n - 1, 0)
         out[line.id] = float(np.sqrt((seen + PRIOR_WEEKS * PRIOR_CV**2) / (dof + PRIOR_WEEKS)))
     return out
+
+
+def _pacing_machine(h: pd.DataFrame) -> str:
+    """The machine whose ideal processing hours fill the largest share of its running + idle
+    hours: the least starved or blocked one, wherever the MES books the waits.
+
+    An MES that books waits as IDLE shows them as idle (then this is the machine with the lowest
+    idle share at similar performance); one that books only RUNNING, UNPLANNED_DOWNTIME and OFF
+    hides them in running time, where they lower the KPI performance. By idle alone every machine
+    of such a line ties at 0 and the first one was taken: on the reference plant
+    (bench/reference_plant.py) a machine off the constraint, whose output per running hour swings
+    with the constraint's failures (which the engine simulates already), widening the band twice.
+    """
+    if "performance" not in h.columns or h["performance"].isna().all():
+        totals = h.groupby("machine_id")[["idle", "hours"]].sum()
+        return str((totals["idle"] / totals["hours"].where(totals["hours"] > 0)).idxmin())
+    ideal = h["performance"].astype(float).fillna(0.0) * h["production_hours"].astype(float)
+    totals = h.assign(ideal=ideal).groupby("machine_id")[["ideal", "hours"]].sum()
+    return str((totals["ideal"] / totals["hours"].where(totals["hours"] > 0)).idxmax())
 
 
 def weekly_factors(cv: float, replications: int, weeks: int, seed: int, stream: int) -> np.ndarray:
@@ -76,14 +95,22 @@ def weekly_factors(cv: float, replications: int, weeks: int, seed: int, stream: 
 
 
 def apply_weekly_variation(
-    output: np.ndarray, bucket_edges: np.ndarray, cv: float, seed: int, stream: int
+    output: np.ndarray,
+    bucket_edges: np.ndarray,
+    cv: float,
+    seed: int,
+    stream: int,
+    week: tuple[int, ...] | None = None,
 ) -> np.ndarray:
     """``output`` (reps, buckets) with each bucket scaled by its week's factor.
 
     ``stream`` (e.g. the line's index) gives each line its own factors for one seed.
-    Weeks are 168 h from the horizon start (a Monday 00:00 for planning horizons); a bucket belongs
-    to the week its start falls in.
+    ``week``: the calendar week of each bucket (``LineParams.bucket_week``: a horizon starting at
+    the last data time begins with the rest of a week); without it, weeks are 168 h from the
+    horizon start, a bucket belonging to the week its start falls in.
     """
-    week = (np.asarray(bucket_edges, float)[:-1] // (7 * 24)).astype(int)
+    if week is None or len(week) != output.shape[1]:
+        week = (np.asarray(bucket_edges, float)[:-1] // (7 * 24)).astype(int)
+    week = np.asarray(week, int)
     factors = weekly_factors(cv, output.shape[0], int(week.max()) + 1, seed, stream)
     return output * factors[:, week]

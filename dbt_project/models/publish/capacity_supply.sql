@@ -33,6 +33,8 @@ capacity_runs as (
         cast(null as varchar) as uom,
         cast(null as double) as rate_units_per_hour,
         cast(null as double) as bottleneck_share,
+        cast(null as boolean) as is_partial,
+        cast(null as timestamp) as covered_from_at,
         cast(null as varchar) as run_id,
         cast(null as timestamp) as simulated_at,
     where false
@@ -74,6 +76,9 @@ final as (
         cast(null as varchar) as model_version,
         cast(null as varchar) as publication_id,
         cast(null as timestamp) as published_at,
+        -- 1.1.0: the horizon starts at the last data time, so its first buckets are partial
+        cast(is_partial as boolean) as is_partial,
+        cast(covered_from_at as timestamp) as covered_from_at,
     from latest_runs
 
 )

@@ -25,6 +25,10 @@ scores as (
         cast(null as double) as hours_to_failure_p90,
         cast(null as varchar) as failure_mode,
         cast(null as varchar) as model_version,
+        cast(null as varchar) as risk_drivers,
+        cast(null as varchar) as driver_1,
+        cast(null as varchar) as driver_2,
+        cast(null as varchar) as driver_3,
     where false
     {% endif %}
 
@@ -52,6 +56,12 @@ final as (
         cast(model_version as varchar) as model_version,
         -- Stamped by the publication step.
         cast(null as varchar) as publication_id,
+        -- Contract 1.1.0: why the machine is at risk (null in scores written before 1.1.0; the
+        -- zero-row schema file brings the columns into the union).
+        cast(risk_drivers as varchar) as risk_drivers,
+        cast(driver_1 as varchar) as driver_1,
+        cast(driver_2 as varchar) as driver_2,
+        cast(driver_3 as varchar) as driver_3,
     from latest_scores
 
 )

@@ -4,7 +4,12 @@ import dagster as dg
 
 from ml.config import FailureModelConfig, load_config
 from orchestration.lib.conditions import refresh_after_new_data
-from orchestration.lib.ml_metadata import gate_check_result, risk_preview, training_metadata
+from orchestration.lib.ml_metadata import (
+    gate_check_result,
+    markdown_table,
+    risk_preview,
+    training_metadata,
+)
 from orchestration.lib.resources import ModelRegistry, TwinHome
 from twin import warehouse
 from twin.publish.inputs import write_input
@@ -18,7 +23,7 @@ CHAMPION = dg.AssetKey(["ml", "failure_model_champion"])
 class PromotionFloorOverrides(dg.Config):
     """Per-run overrides of the gate's absolute floors (DESIGN §4), e.g. from the launchpad.
 
-    Unset fields keep the configured value ($TWIN_ML_CONFIG, else event recall 0.80 at
+    Unset fields keep the configured value ($TWIN_ML_CONFIG, else event recall 0.85 at
     precision 0.50, no calibration floor).
     """
 
@@ -57,8 +62,13 @@ def failure_model(
     from ml import pipeline  # sklearn and MLflow load in the runs that need them
 
     frame = warehouse.read_table(twin.paths, FEATURES_TABLE)
+    # The plant model's FMEA declaration: failures of modes without a precursor are expected misses.
     result = pipeline.retrain(
-        frame, model_registry.registry(), config.model_config_for(), dagster_run_id=context.run_id
+        frame,
+        model_registry.registry(),
+        config.model_config_for(),
+        dagster_run_id=context.run_id,
+        modes_without_precursor=twin.plant().modes_without_precursor,
     )
     return dg.MaterializeResult(
         metadata=training_metadata(result), check_results=[gate_check_result(GATE_CHECK, result)]
@@ -101,18 +111,27 @@ def failure_model_champion(
 def machine_failure_risk_scores(
     twin: TwinHome, model_registry: ModelRegistry
 ) -> dg.MaterializeResult:
-    """Probability that each machine fails within 72 h, hours to failure (p10/p50/p90) and the likely failure mode, from the champion model."""
+    """Probability that each machine fails within 72 h, hours to failure (p10/p50/p90), the likely failure mode and the signals behind it, from the champion model (or the age-based fallback)."""
     from ml import pipeline
 
     frame = warehouse.read_table(twin.paths, FEATURES_TABLE)
     config = load_config()
     registry = model_registry.registry()
+    plant = twin.plant()
     if registry.champion_version() is None:
-        reason = "no champion model yet: constant-hazard MTBF fallback from the failure history"
-        model, version = pipeline.fallback_model(frame, reason, config), f"fallback: {reason}"
+        types = {m.id: m.type for m in plant.machines}
+        model = pipeline.fallback_model(frame, "no champion model yet", config, types)
+        version = model.model_version
     else:
         model, champion = registry.load_champion()
         version = f"failure_model v{champion}"
-    table = pipeline.score_latest(frame, model, site_id=twin.plant().site.id, model_version=version)
+    table = pipeline.score_latest(frame, model, site_id=plant.site.id, model_version=version)
     write_input(twin.paths, "machine_failure_risk", table, "machine_failure_risk.parquet")
-    return dg.MaterializeResult(metadata={"model_version": version, **risk_preview(table)})
+    why = table[["machine_id", "p_failure_72h", "risk_drivers"]].round(3)
+    return dg.MaterializeResult(
+        metadata={
+            "model_version": version,
+            **risk_preview(table),
+            "risk_drivers": dg.MetadataValue.md(markdown_table(why)),
+        }
+    )

@@ -162,3 +162,25 @@ def test_a_station_whose_machines_are_not_consecutive_is_an_error(demo_raw) -> N
         "plant.yaml: lines.1: line 'L2': the machines of station 'press' ['L2-M01', 'L2-M03'] "
         "must be consecutive in flow order (machines in parallel at one step of the line)"
     )
+
+
+def test_failure_modes_declare_which_modes_give_no_warning(demo_raw) -> None:
+    assert parse_plant(demo_raw).modes_without_precursor == {"electrical_fault"}
+    del demo_raw["failure_modes"]
+    # without the key every failure counts as detectable, as before the key existed
+    assert parse_plant(demo_raw).modes_without_precursor == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("modes", "expected"),
+    [
+        ([{"id": "bearing_wear", "precursor": "sometimes"}], r"failure_modes\.0\.precursor"),
+        ([{"id": "bearing_wear", "warning": False}], r"unknown key 'warning'"),
+        ([{"id": "a", "precursor": False}, {"id": "a"}], r"duplicate id.* in failure_modes"),
+        ([{"precursor": False}], r"failure_modes\.0\.id"),
+    ],
+)
+def test_a_bad_failure_mode_declaration_is_an_error(demo_raw, modes, expected) -> None:
+    demo_raw["failure_modes"] = modes
+    with pytest.raises(PlantModelError, match=expected):
+        parse_plant(demo_raw)

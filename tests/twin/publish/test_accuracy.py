@@ -163,3 +163,24 @@ def test_resource_ids_compare_another_resource_of_the_line(paths) -> None:
     _version(paths, _id(at), at, {W1: (900, 1000, 1100)})
     acc = forecast_accuracy(paths, _actuals(W1, 7), timezone=TZ, resource_ids={"L1": "L1-M06"})
     assert acc["published_p50"].tolist() == [1e6]
+
+
+def test_a_partial_week_is_never_judged_even_with_seven_days(paths) -> None:
+    # capacity_supply 1.1.0: data ending Monday 11:00 starts the horizon there; its first week
+    # still runs [Monday, next Monday) but covers only part of it, so it must not be judged
+    # against the whole week's actuals (it would read as a 20-40 % under-forecast)
+    at = dt.datetime(2026, 11, 2, 10)  # Monday 11:00 Berlin, inside W1
+    _version(paths, _id(at), at, {W1: (500, 600, 700), W2: (900, 1000, 1100)})
+    file = paths.published / "versions" / _id(at) / "capacity_supply.parquet"
+    frame = pd.read_parquet(file)
+    frame["is_partial"] = frame["bucket_start"] == W1  # the week W1 and its Monday
+    frame.to_parquet(file)
+    acc = forecast_accuracy(paths, _actuals(W1, 14), timezone=TZ)
+    assert acc["week_start"].tolist() == [W2]
+    assert acc["published_p50"].tolist() == [1000.0]
+    # the same version without the flag (as before 1.1.0) would have judged W1 too
+    frame.drop(columns="is_partial").to_parquet(file)
+    assert forecast_accuracy(paths, _actuals(W1, 14), timezone=TZ)["week_start"].tolist() == [
+        W1,
+        W2,
+    ]

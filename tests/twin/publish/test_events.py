@@ -23,6 +23,7 @@ from twin.paths import TwinPaths
 from twin.publish.events.delivery import after_publication, deliver_events
 from twin.publish.events.layout import (
     CAPACITY_CHANGED,
+    FEASIBILITY_CHANGED,
     PUBLICATION_CREATED,
     RISK_RAISED,
     delivered_dir,
@@ -293,3 +294,50 @@ def test_risk_crossing_one_half_upwards_raises_an_event_staying_above_does_not(
     assert risk_events(0.8) == []  # stays above 0.5
     assert risk_events(0.3) == []  # falls
     assert [e.get_subject() for e in risk_events(0.5)] == ["L1-M2"]  # reaching 0.5 crosses
+
+
+def test_a_partial_week_changing_its_coverage_is_not_a_capacity_change(
+    paths: TwinPaths, receiver: Receiver, monkeypatch
+) -> None:
+    # capacity_supply 1.1.0: the first week is the rest of the week of the last data; a day later
+    # it covers a day less and its P50 falls by a fifth with nothing changed
+    monkeypatch.setenv("TWIN_EVENTS_WEBHOOK", receiver.url)
+    before = _tables()
+    before["capacity_supply"]["is_partial"] = before["capacity_supply"]["bucket_start"] == WEEKS[0]
+    after_publication(paths, *_publish(paths, before))
+    after = _tables(line_week_factor=0.8)
+    after["capacity_supply"]["is_partial"] = after["capacity_supply"]["bucket_start"] == WEEKS[0]
+    after_publication(paths, *_publish(paths, after))
+    assert [e.get_type() for e in receiver.events()] == [PUBLICATION_CREATED] * 2
+    # the same drop on a whole week is a change (as test_a_changed_line_week... shows in full)
+    after_publication(paths, *_publish(paths, _tables()))
+    after_publication(paths, *_publish(paths, _tables(line_week_factor=0.8)))
+    assert CAPACITY_CHANGED in [e.get_type() for e in receiver.events()]
+
+
+def test_a_line_week_whose_feasibility_status_moves_raises_one_event(
+    paths: TwinPaths, receiver: Receiver, monkeypatch
+) -> None:
+    monkeypatch.setenv("TWIN_EVENTS_WEBHOOK", receiver.url)
+
+    def with_status(status: str, p_meet: float):
+        tables = _tables()
+        feasibility = tables["capacity_feasibility"]
+        week = feasibility["bucket_start"] == WEEKS[-1]
+        feasibility.loc[week, "status"] = status
+        feasibility.loc[week, "p_meet_demand"] = p_meet
+        return tables
+
+    after_publication(paths, *_publish(paths, with_status("at_risk", 0.6)))  # the first: no change
+    after_publication(paths, *_publish(paths, with_status("at_risk", 0.55)))  # same status
+    after_publication(paths, *_publish(paths, with_status("infeasible", 0.3)))
+    changed = [e for e in receiver.events() if e.get_type() == FEASIBILITY_CHANGED]
+    assert [e.get_subject() for e in changed] == ["L1"]
+    assert changed[0].get_data() == {
+        **changed[0].get_data(),
+        "bucket_start": str(WEEKS[-1]),
+        "scenario_id": "baseline",
+        "status_before": "at_risk",
+        "status_after": "infeasible",
+        "p_meet_demand_after": pytest.approx(0.3),
+    }

@@ -67,8 +67,12 @@ def make_tables() -> dict[str, pd.DataFrame]:
     risk = [
         {"site_id": "S&1", "machine_id": m, "as_of": dt.datetime(2026, 11, 22, 23), "p_failure_72h": p,
          "hours_to_failure_p10": 12.0, "hours_to_failure_p50": h50, "hours_to_failure_p90": 400.0,
-         "failure_mode": mode, "model_version": "failure_model v7"}
-        for m, p, h50, mode in (("L1-M1", 0.05, 900.0, None), ("L2-M3", 0.875, 31.0, "bearing & seal"))
+         "failure_mode": mode, "model_version": "failure_model v7", "risk_drivers": why,
+         "driver_1": why and why.split()[0]}
+        for m, p, h50, mode, why in (
+            ("L1-M1", 0.05, 900.0, None, None),
+            ("L2-M3", 0.875, 31.0, "bearing & seal", "vibration_mean_24h +4.1σ (Δp +0.62); <b>x"),
+        )
     ]  # fmt: skip
     kpi = [
         {"site_id": "S&1", "line_id": "L1", "machine_id": None, "date": MONDAY - dt.timedelta(days=d),
@@ -117,6 +121,7 @@ def test_every_section_has_its_stable_id(page: str) -> None:
         "scenario-comparison",
         "bottlenecks",
         "machines-at-risk",
+        "why-at-risk",
         "data-completeness",
         "forecast-accuracy",
     ):
@@ -166,6 +171,26 @@ def test_machines_at_risk_are_sorted_by_probability(page: str) -> None:
     assert 'class="high"' in section
     assert "bearing &amp; seal" in section
     assert '<th scope="col"' in section
+
+
+def test_why_at_risk_lists_each_machines_drivers_riskiest_first_and_escaped(page: str) -> None:
+    section = _section(page, "why-at-risk")
+    assert section.index("L2-M3") < section.index("L1-M1")
+    assert "vibration_mean_24h +4.1σ (Δp +0.62)" in section
+    assert "<b>x" not in section
+    assert "&lt;b&gt;x" in section
+    assert "Scored by failure_model v7" in section
+
+
+def test_why_at_risk_says_when_a_publication_predates_the_drivers() -> None:
+    # Regression guard: a version published under contract 1.0.0 has no driver columns; its
+    # report must still build (old versions stay readable) and say why the section is empty.
+    tables = make_tables()
+    tables["machine_failure_risk"] = tables["machine_failure_risk"].drop(
+        columns=["risk_drivers", "driver_1", "driver_2", "driver_3"]
+    )
+    section = _section(build_report(tables, MANIFEST, None), "why-at-risk")
+    assert "predates the risk drivers" in section
 
 
 def test_data_completeness_shows_the_last_seven_line_days(page: str) -> None:
@@ -258,3 +283,103 @@ def test_the_live_report_is_refreshed_with_the_latest_backtest(tmp_path) -> None
     accuracy_frame().to_parquet(paths.published / "capacity_forecast_accuracy.parquet")
     refresh_report(paths)
     assert "1 of 2 line-weeks fell inside" in live.read_text()
+
+
+def _effect_rows() -> pd.DataFrame:
+    rows = [
+        {"site_id": "S&1", "line_id": "L1", "scenario_id": "baseline", "bucket_grain": "week",
+         "bucket_start": week, "bucket_end": week + dt.timedelta(days=7), "is_partial": i == 0,
+         "uom": "parts", "machines_with_risk": 2, "capacity_p50_with_risk": p50 + diff,
+         "capacity_p50_history_only": p50, "p50_difference_units": diff,
+         "p50_difference_share": diff / p50, "capacity_p10_with_risk": 0.9 * (p50 + diff),
+         "capacity_p10_history_only": 0.9 * p50}
+        for i, (week, p50, diff) in enumerate(
+            zip(WEEKS[:6], [9000.0] * 6, [-450.0, -90.0, 20.0, 0.0, 0.0, 0.0], strict=True)
+        )
+    ]  # fmt: skip
+    return _rows("prediction_effect", rows)
+
+
+def test_the_prediction_effect_section_shows_what_the_risk_changed() -> None:
+    tables = make_tables()
+    tables["prediction_effect"] = _effect_rows()
+    section = _section(build_report(tables, MANIFEST, None), "prediction-effect")
+    rows = re.findall(r"<tr>(.*?)</tr>", section, re.S)[1:]
+    assert len(rows) == 4  # the first four weeks of the line
+    first = re.sub(r"<[^>]+>", "|", rows[0])
+    assert "2026-11-23*" in first  # the partial first week says so
+    assert "8,550" in first
+    assert "9,000" in first
+    assert "-450 (-5.0%)" in first
+    assert '<span class="down">-450 (-5.0%)</span>' in rows[0]
+    assert '<span class="muted">-90 (-1.0%)</span>' in rows[1]  # within the noise (2 %): muted
+    assert '<span class="muted">20 (+0.2%)</span>' in rows[2]
+
+
+def test_a_version_without_the_effect_table_still_gets_a_report() -> None:
+    page = build_report(make_tables(), MANIFEST, None)  # no prediction_effect, as before 1.0.0
+    assert "No prediction effect in this publication" in _section(page, "prediction-effect")
+
+
+def test_a_week_flagged_partial_is_marked_even_with_seven_days() -> None:
+    tables = make_tables()
+    cap = tables["capacity_supply"]
+    cap["is_partial"] = (cap["line_id"] == "L1") & (cap["bucket_start"] == MONDAY)
+    section = _section(build_report(tables, MANIFEST, None), "capacity")
+    assert "2026-11-23*" in section.split('id="capacity-fan-L2"')[0]
+
+
+def _feasibility_rows() -> pd.DataFrame:
+    """L1 week 2 overloaded in the baseline, met with overtime; every other line-week feasible."""
+    rows = []
+    for scenario in ("baseline", "overtime"):
+        for line in ("L1", "L2"):
+            for i, week in enumerate(WEEKS[1:4]):
+                tight = line == "L1" and i == 0
+                p_meet = (0.2 if scenario == "baseline" else 0.93) if tight else 1.0
+                status = "infeasible" if p_meet < 0.5 else "feasible"
+                rows.append(
+                    {
+                        "site_id": "S&1",
+                        "line_id": line,
+                        "bucket_grain": "week",
+                        "bucket_start": week,
+                        "bucket_end": week + dt.timedelta(days=7),
+                        "scenario_id": scenario,
+                        "plan_version": EVIL,
+                        "demand_units": 9500.0 if tight else 1000.0,
+                        "split_demand_units": 0.0,
+                        "capacity_units_p10": 8100.0,
+                        "capacity_units_p50": 9000.0,
+                        "capacity_units_p90": 9450.0,
+                        "p_meet_demand": p_meet,
+                        "shortfall_units_p50": 500.0 if tight else 0.0,
+                        "load_ratio_p50": 9500 / 9000 if tight else 0.1,
+                        "status": status,
+                    }
+                )
+    return _rows("capacity_feasibility", rows)
+
+
+def test_the_planners_section_lists_overloaded_weeks_first_with_the_best_scenario() -> None:
+    tables = make_tables()
+    tables["capacity_feasibility"] = _feasibility_rows()
+    page = build_report(tables, MANIFEST, None)
+    section = _section(page, "feasibility")
+    rows = re.findall(r"<tr>(.*?)</tr>", section, re.S)[1:]
+    first = re.sub(r"<[^>]+>", "|", rows[0])
+    assert "L1" in first
+    assert "2026-11-30" in first
+    assert "9,500" in first
+    assert "8,100 / 9,000 / 9,450" in first
+    assert "20%" in first
+    assert "overtime: 93% (feasible)" in first
+    assert '<span class="down">infeasible</span>' in rows[0]
+    assert len(rows) == 6  # the baseline's six line-weeks, not the other scenario's
+    assert "1 infeasible, 0 at risk, 5 feasible" in section
+    assert EVIL not in page  # the plan version comes from the planning system: escaped
+
+
+def test_without_a_demand_plan_the_section_says_how_to_land_one() -> None:
+    section = _section(build_report(make_tables(), MANIFEST, None), "feasibility")
+    assert "No demand plan in this publication" in section

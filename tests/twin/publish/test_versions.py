@@ -82,7 +82,11 @@ def test_manifest_names_version_lineage_contracts_checks_and_versions(paths: Twi
     assert manifest["scenarios"] == ["baseline", "overtime"]
     assert manifest["data"]["batches"] == {"count": 3, "ids": ["b1", "b2", "b3"]}
     assert manifest["data"]["window"] == {"start": "2026-11-01", "end": "2026-11-21"}
-    assert manifest["data"]["capacity_horizon"] == {"start": "2026-11-23", "end": "2026-12-07"}
+    assert manifest["data"]["capacity_horizon"] == {
+        "start": "2026-11-23",
+        "end": "2026-12-07",
+        "start_at": "2026-11-23T00:00:00Z",  # capacity_supply 1.1.0: where the horizon starts
+    }
     assert manifest["lineage"] == {"run_id": "dagster-run-42"}
     assert manifest["tables"]["capacity_supply"]["rows"] == 36
     assert (

@@ -11,17 +11,15 @@ from tests.support.small_plant import BASE, PLANT, START, scenario
 from twin.plant.calendar import local_date_of
 from twin.simulation.capacity import simulate_lines
 from twin.simulation.feasibility import capacity_feasibility, constraint_rates, weekly_output
-from twin.simulation.horizon import day_edges
 from twin.simulation.line_params import build_line_params
 
 WEEK2 = dt.date(2026, 7, 6)  # the second Monday of the horizon (START is Monday 2026-06-29)
 
 
-def _run(sc):
-    lines = build_line_params(PLANT, None, None, None, sc, START)
+def _run(sc, start=START):
+    lines = build_line_params(PLANT, None, None, None, sc, start)
     results = simulate_lines(lines, sc.replications, sc.seed)
-    _, dates = day_edges(PLANT, START, sc.horizon_weeks)
-    return lines, results, dates
+    return lines, results, start
 
 
 @pytest.fixture(scope="module")
@@ -44,32 +42,32 @@ def _plan(*rows):
     )
 
 
-def _week_samples(results, dates, line_id, monday):
-    mondays, output, _ = weekly_output(results[line_id], dates)
+def _week_samples(results, start, line_id, monday):
+    mondays, output, _ = weekly_output(PLANT, results[line_id], start)
     return output[:, mondays.index(monday)]
 
 
 def test_p_meet_is_the_share_of_replications_that_make_the_demand(baseline):
-    lines, results, dates = baseline
-    samples = _week_samples(results, dates, "B", WEEK2)
+    lines, results, start = baseline
+    samples = _week_samples(results, start, "B", WEEK2)
     assert samples.std() > 0, "the replications must differ for this test to mean anything"
     low, mid, high = np.quantile(samples, [0.01, 0.5, 0.99])
     plan = _plan(
         ("P2", WEEK2, low * 0.5, "B"),
     )
-    far_below = capacity_feasibility(PLANT, lines, results, dates, plan, "baseline")
+    far_below = capacity_feasibility(PLANT, lines, results, start, plan, "baseline")
     assert far_below["p_meet_demand"].tolist() == [1.0]
     assert far_below["status"].tolist() == ["feasible"]
 
     far_above = capacity_feasibility(
-        PLANT, lines, results, dates, _plan(("P2", WEEK2, high * 1.5, "B")), "baseline"
+        PLANT, lines, results, start, _plan(("P2", WEEK2, high * 1.5, "B")), "baseline"
     )
     assert far_above["p_meet_demand"].tolist() == [0.0]
     assert far_above["shortfall_units_p50"].iloc[0] == pytest.approx(high * 1.5 - mid, rel=0.02)
 
     # line B makes only P2, so a demanded unit is a simulated unit: count the replications directly
     (row,) = capacity_feasibility(
-        PLANT, lines, results, dates, _plan(("P2", WEEK2, mid, "B")), "baseline"
+        PLANT, lines, results, start, _plan(("P2", WEEK2, mid, "B")), "baseline"
     ).itertuples()
     assert row.p_meet_demand == pytest.approx(float(np.mean(samples >= mid)))
     assert 0.3 < row.p_meet_demand < 0.7
@@ -78,14 +76,14 @@ def test_p_meet_is_the_share_of_replications_that_make_the_demand(baseline):
 
 
 def test_a_product_slower_at_the_constraint_needs_more_of_the_line(baseline):
-    lines, results, dates = baseline
+    lines, results, start = baseline
     per_product, mix = constraint_rates(PLANT, lines["A"])
     # line A's constraint is A2 (60 s for both products): P1 and P2 cost it the same time
     assert per_product == pytest.approx({"P1": 60.0, "P2": 60.0})
     assert mix == pytest.approx(60.0)
     # demand split: P2 without a line goes to A and B in proportion to their rates for it
     rows = capacity_feasibility(
-        PLANT, lines, results, dates, _plan(("P2", WEEK2, 300.0, None)), "baseline"
+        PLANT, lines, results, start, _plan(("P2", WEEK2, 300.0, None)), "baseline"
     ).set_index("line_id")
     rate_b = constraint_rates(PLANT, lines["B"])[0]["P2"]  # B1: 30 s -> 120 / h
     assert rows.loc["A", "demand_units"] == pytest.approx(300 * 60 / (60 + rate_b))
@@ -115,28 +113,27 @@ def test_a_saturday_shift_turns_an_infeasible_week_feasible():
 
 
 def test_weeks_outside_the_horizon_and_a_partial_first_week_get_no_row(baseline):
-    lines, results, dates = baseline
     first = local_date_of(PLANT, START)
     plan = _plan(
         ("P2", first, 10.0, "B"),
         ("P2", first + dt.timedelta(weeks=10), 10.0, "B"),
         ("P2", WEEK2, 10.0, "B"),
     )
-    whole = capacity_feasibility(PLANT, lines, results, dates, plan, "baseline")
+    whole = capacity_feasibility(PLANT, *baseline, plan, "baseline")
     assert sorted(whole["bucket_start"]) == [first, WEEK2]
-    partial = capacity_feasibility(
-        PLANT, lines, results, dates, plan, "baseline", first_day_partial=True
-    )
+    # data ending Wednesday noon: the rest of that week is simulated but not judged
+    wednesday = START + dt.timedelta(days=2, hours=12)
+    partial = capacity_feasibility(PLANT, *_run(BASE, wednesday), plan, "baseline")
     assert partial["bucket_start"].tolist() == [WEEK2]
 
 
 def test_the_assumed_capacity_gap_is_against_p50(baseline):
-    lines, results, dates = baseline
+    lines, results, start = baseline
     assumed = pd.DataFrame(
         {"resource_id": ["B"], "bucket_start": [WEEK2], "assumed_capacity_units": [1000.0]}
     )
     (row,) = capacity_feasibility(
-        PLANT, lines, results, dates, _plan(("P2", WEEK2, 10.0, "B")), "baseline", assumed=assumed
+        PLANT, lines, results, start, _plan(("P2", WEEK2, 10.0, "B")), "baseline", assumed=assumed
     ).itertuples()
     assert row.assumed_capacity_units == 1000.0
     assert row.gap_vs_assumed_pct == pytest.approx((row.capacity_units_p50 - 1000) / 10)

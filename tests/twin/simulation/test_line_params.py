@@ -5,14 +5,13 @@ shift Mon-Fri, Europe/Berlin; the horizon starts Monday 2026-06-29 00:00 local.
 """
 
 import datetime as dt
-import math
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from tests.support.small_plant import BASE, PLANT, START, scenario
-from twin.simulation.line_model import Exponential, HazardThen, Weibull
+from twin.simulation.line_model import Exponential, PiecewiseHazard, Weibull
 from twin.simulation.line_params import build_line_params
 from twin.simulation.machine_fit import Priors, fit_machines
 from twin.simulation.near_term_risk import first_failure
@@ -100,16 +99,36 @@ def test_near_term_risk_sets_first_tbf() -> None:
         }
     )
     first = first_failure(row, tbf, shifts, 1.0, START)
-    assert isinstance(first, Weibull)  # 24 wall h = 8 open h, 96 wall h = 32 open h
+    # the three quantiles and p_failure_72h (S(72 h) = 0.4 lies between S(p50) and S(p90)) are
+    # survival points; 24 wall h = 8 open h (one 8 h shift a day), 96 wall h = 32 open h
+    assert isinstance(first, PiecewiseHazard)
+    assert first.knots == pytest.approx((8.0, 16.0, 24.0, 32.0))
     rng = np.random.default_rng(0)
-    draws = first.sample(rng, 20000)
-    assert np.quantile(draws, [0.1, 0.9]) == pytest.approx([8.0, 32.0], rel=0.05)
+    draws = first.sample(rng, 40000)
+    assert np.quantile(draws, [0.1, 0.5, 0.9]) == pytest.approx([8.0, 16.0, 32.0], rel=0.03)
+    assert (draws <= 24.0).mean() == pytest.approx(0.6, abs=0.01)
+    assert draws.mean() == pytest.approx(first.mean, rel=0.03)
     censored = row.copy()
-    censored["hours_to_failure_p90"] = 720.0  # the model's cap: use p_failure_72h instead
-    hazard = first_failure(censored, tbf, shifts, 1.0, START)
-    assert isinstance(hazard, HazardThen)
-    assert hazard.until_h == pytest.approx(24.0)  # 72 wall h = 3 shifts
-    assert 1 - math.exp(-hazard.per_h * hazard.until_h) == pytest.approx(0.6)
+    censored["hours_to_failure_p90"] = 720.0  # the model's cap: right-censored, dropped
+    law = first_failure(censored, tbf, shifts, 1.0, START)
+    assert law.knots == pytest.approx((8.0, 16.0, 24.0))  # p10, p50, 72 h = 3 shifts
+    assert law.survival == pytest.approx((0.9, 0.5, 0.4))
+    late = law.sample(np.random.default_rng(1), 40000)
+    assert (late > 24.0).mean() == pytest.approx(0.4, abs=0.01)
+    assert late[late > 24.0].mean() - 24.0 == pytest.approx(150.0, rel=0.05)  # then the TBF
+    only_72 = censored.copy()
+    only_72[["hours_to_failure_p10", "hours_to_failure_p50"]] = 720.0
+    hazard = first_failure(only_72, tbf, shifts, 1.0, START)
+    assert hazard.knots == pytest.approx((24.0,))
+    assert hazard.survival == pytest.approx((0.4,))
+    at_72 = row.copy()
+    at_72["hours_to_failure_p50"] = 72.0  # a quantile at 72 h already says S(72 h)
+    assert first_failure(at_72, tbf, shifts, 1.0, START).survival == pytest.approx((0.9, 0.5, 0.1))
+    inconsistent = row.copy()
+    inconsistent["p_failure_72h"] = 0.05  # S(72 h) = 0.95 above S(p10): the quantiles win
+    assert first_failure(inconsistent, tbf, shifts, 1.0, START).survival == pytest.approx(
+        (0.9, 0.5, 0.1)
+    )
     stale = row.copy()
     stale["as_of"] = START - dt.timedelta(days=5)
     assert first_failure(stale, tbf, shifts, 1.0, START) is None
@@ -129,7 +148,7 @@ def test_risk_scores_reach_the_machine_params() -> None:
     )
     lines = build_line_params(PLANT, None, None, risk, BASE, START)
     a1, a2 = lines["A"].machines
-    assert isinstance(a1.first_tbf, HazardThen)
+    assert isinstance(a1.first_tbf, PiecewiseHazard)
     assert a1.first_tbf.mean < a1.tbf.mean / 3
     assert a2.first_tbf is None
 

@@ -278,7 +278,8 @@ def test_shifts_weekends_and_holidays_respected(plant: Plant, run: Path, tmp_pat
 def test_failure_rate_and_modes(run: Path, plant: Plant) -> None:
     failures = read_truth(run / "generator" / "truth")["failures"]
     per_machine_4w = len(failures) / len(plant.machines) * 28 / DAYS
-    assert 1.0 <= per_machine_4w <= 3.0
+    # MTBF_OP_H 100 on ~320 operating hours per 4 weeks: ~3.2, spread by the per-machine factor
+    assert 2.0 <= per_machine_4w <= 4.5
     assert set(failures["failure_mode"]) >= {"bearing_wear", "thermal_drift", "electrical_fault"}
     silent = failures[failures["failure_mode"] == "electrical_fault"]
     assert len(silent) > 0
@@ -298,12 +299,19 @@ def test_precursor_rises_before_failure(
     """Running-time signal in the last 8 operating hours before a failure vs. healthy running time."""
     truth = read_truth(run / "generator" / "truth")["failures"]
     states = _states(run)
-    cases = truth[(truth["failure_mode"] == mode) & (truth["precursor_op_hours"] >= 10)]
+    # ramps that started before the generated window have no samples to look at
+    first_sample = f"{START.isoformat()}T00:00:00Z"
+    cases = truth[
+        (truth["failure_mode"] == mode)
+        & (truth["precursor_op_hours"] >= 10)
+        & (truth["precursor_start"] >= first_sample)
+    ]
     assert len(cases) >= 2
     tags = {
         m: next(t for t in plant.machine(m).tags if t.signal == signal) for m in cases["machine_id"]
     }
     everything = _historian(run, [t.tag for t in tags.values()])
+    checked = 0
     for case in cases.itertuples():
         tag = tags[case.machine_id]
         h = everything[everything["tag"] == tag.tag]
@@ -320,8 +328,12 @@ def test_precursor_rises_before_failure(
                 & (h["ts"] < pd.Timestamp(other.end.rstrip("Z")) + pd.Timedelta(hours=2))
             ).to_numpy()
         before = h[(h["ts"] < start) & (h["ts"] >= ramp)].tail(int(8 * 3600 / tag.period_s))
+        if len(before) < 4 * 3600 / tag.period_s:
+            # It ran less than half of its last 8 operating hours (starved or blocked by the line):
+            # a temperature follows the work done, so a machine that barely ran is no fair case.
+            continue
+        checked += 1
         healthy = h[~sick]
-        assert len(before) > 100
         assert len(healthy) > 1000
         if signal == "temperature":  # an offset on top of ambient: compare the rise above healthy
             assert before["value"].mean() - healthy["value"].mean() > 0.05 * (tag.max - tag.min), (
@@ -329,6 +341,7 @@ def test_precursor_rises_before_failure(
             )
         else:
             assert before["value"].mean() > min_ratio * healthy["value"].mean(), case
+    assert checked >= 2
 
 
 # --- defects ------------------------------------------------------------------------------------

@@ -91,8 +91,15 @@ def test_a_long_breakdown_of_the_first_machine_starves_the_last(
             else:
                 merged.append([a, b])
         tail = states[states["machine_id"] == last]
+        middle = states[
+            states["machine_id"].isin([m.id for m in line.machines[1:-1]])
+            & (states["state"] == "UNPLANNED_DOWNTIME")
+        ]
         for a, b in merged:
-            lo = a + drain
+            # A machine in between that was down as well held the parts upstream of it: they reach
+            # the last machine once it is repaired, so the buffers drain from then on.
+            overlapping = middle[(middle["start_ts"] < b) & (middle["end_ts"] > a)]
+            lo = max([a, *overlapping["end_ts"]]) + drain
             if b - lo < pd.Timedelta(minutes=30):
                 continue
             inside = tail[(tail["end_ts"] > lo) & (tail["start_ts"] < b)]

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from twin.publish.events.layout import (
     CAPACITY_CHANGED,
+    FEASIBILITY_CHANGED,
     MANIFEST_NAME,
     PCT_TOLERANCE,
     PUBLICATION_CREATED,
@@ -86,11 +87,16 @@ def _p50_weeks(version: Version) -> dict[tuple[str, str, str], dict[str, Any]]:
         "quantile",
         "capacity_units",
         "uom",
+        "is_partial",
     ]
+    # A partial week (the rest of the week of the last data, capacity_supply 1.1.0) covers less
+    # time in every new version: its P50 falls without anything having changed, so it is skipped.
     return {
         (str(r["resource_id"]), str(r["bucket_start"]), str(r["scenario_id"])): r
         for r in version.rows("capacity_supply", columns)
-        if r.get("quantile") == "p50" and r.get("bucket_grain") == "week"
+        if r.get("quantile") == "p50"
+        and r.get("bucket_grain") == "week"
+        and not r.get("is_partial")
     }
 
 
@@ -176,8 +182,59 @@ def risk_raised(before: Version | None, after: Version, rules: Rules) -> list[Ch
     return changes
 
 
-# Extension point: feasibility.changed joins this tuple once capacity_feasibility is published.
-DETECTORS: tuple[Detector, ...] = (capacity_changes, risk_raised)
+def feasibility_changes(before: Version | None, after: Version, rules: Rules) -> list[Change]:
+    """feasibility.changed per line × week × scenario whose status moved (e.g. at_risk → infeasible).
+
+    Only line-weeks in both versions are compared (a week entering the horizon, or a plan's first
+    publication, is not a change); a new plan version that changes a status is one.
+    """
+    del rules  # a status change is always news: no threshold
+    if before is None:
+        return []
+    columns = [
+        "line_id",
+        "bucket_start",
+        "scenario_id",
+        "status",
+        "p_meet_demand",
+        "plan_version",
+        "demand_units",
+    ]
+
+    def by_key(version: Version) -> dict[tuple[str, str, str], dict[str, Any]]:
+        return {
+            (str(r["line_id"]), str(r["bucket_start"]), str(r["scenario_id"])): r
+            for r in version.rows("capacity_feasibility", columns)
+        }
+
+    old, new = by_key(before), by_key(after)
+    changes = []
+    for key in sorted(old.keys() & new.keys()):
+        if old[key]["status"] == new[key]["status"]:
+            continue
+        line_id, bucket_start, scenario_id = key
+        changes.append(
+            Change(
+                FEASIBILITY_CHANGED,
+                line_id,
+                {
+                    "bucket_start": bucket_start,
+                    "scenario_id": scenario_id,
+                    "status_before": old[key]["status"],
+                    "status_after": new[key]["status"],
+                    "p_meet_demand_before": _number(old[key]["p_meet_demand"]),
+                    "p_meet_demand_after": _number(new[key]["p_meet_demand"]),
+                    "plan_version": new[key]["plan_version"],
+                    "demand_units": _number(new[key]["demand_units"]),
+                    "previous_publication_id": before.publication_id,
+                },
+                key=(bucket_start, scenario_id),
+            )
+        )
+    return changes
+
+
+DETECTORS: tuple[Detector, ...] = (capacity_changes, feasibility_changes, risk_raised)
 
 
 def publication_created(before: Version | None, after: Version) -> Change:

@@ -18,9 +18,7 @@ MANIFEST_NAME = "manifest.json"  # versions/<id>/manifest.json, as twin.publish.
 PUBLICATION_CREATED = "io.twinbridge.publication.created"
 CAPACITY_CHANGED = "io.twinbridge.capacity.changed"
 RISK_RAISED = "io.twinbridge.machine.risk_raised"
-# DESIGN §3.6 also names io.twinbridge.feasibility.changed (subject a line id; data bucket_start,
-# status_before, status_after). It needs the capacity_feasibility table (§3.5), which is not published
-# yet: add its detector to DETECTORS when it is. Until then no such event is written.
+# subject a line id; data bucket_start, status_before, status_after (capacity_feasibility, §3.5)
 FEASIBILITY_CHANGED = "io.twinbridge.feasibility.changed"
 
 RISK_THRESHOLD = 0.5  # p_failure_72h crossing this upwards raises machine.risk_raised

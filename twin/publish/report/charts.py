@@ -29,6 +29,11 @@ class BandPoint:
     p50: float
     p90: float
     days: int = 7  # fewer for a week cut by the horizon
+    partial: bool = False  # the horizon covers only part of it (capacity_supply is_partial)
+
+    @property
+    def is_partial(self) -> bool:
+        return self.partial or self.days < 7
 
 
 def fmt_number(value: float | None, digits: int = 0) -> str:
@@ -90,12 +95,12 @@ def fan_chart(svg_id: str, title: str, points: Sequence[BandPoint], uom: str) ->
     parts.append(f'<polygon class="band" points="{" ".join(upper + lower)}"/>')
     parts.append(f'<polyline class="median" points="{median}"/>')
     for i, p in enumerate(points):
-        partial = f" (partial week, {p.days} days)" if p.days < 7 else ""
+        partial = f" (partial week, {p.days} days)" if p.is_partial else ""
         tip = (
             f"week of {p.week:%Y-%m-%d}{partial}: P10 {fmt_number(p.p10)}, "
             f"P50 {fmt_number(p.p50)}, P90 {fmt_number(p.p90)} {uom}"
         )
-        css = "dot partial" if p.days < 7 else "dot"
+        css = "dot partial" if p.is_partial else "dot"
         parts.append(
             f'<circle class="{css}" cx="{x(i):.1f}" cy="{y(p.p50):.1f}" r="3.5">'
             f"<title>{escape(tip)}</title></circle>"

@@ -18,6 +18,9 @@ import pandas as pd
 from data_contracts import PUBLISHED_TABLES
 from twin.files import write_text_atomically
 from twin.publish.report.charts import CSS, esc
+from twin.publish.report.feasibility import feasibility_section
+from twin.publish.report.prediction_effect import prediction_effect_section
+from twin.publish.report.risk_drivers import risk_drivers_section
 from twin.publish.report.sections import (
     BASELINE,
     accuracy_section,
@@ -50,9 +53,12 @@ def build_report(
     baseline = baseline_scenario(weeks["scenario_id"]) if len(weeks) else BASELINE
     sections = [
         capacity_section(weeks, baseline),
+        feasibility_section(tables.get("capacity_feasibility"), baseline),
         scenario_section(weeks, baseline),
+        prediction_effect_section(tables.get("prediction_effect")),
         bottleneck_section(tables["constraint_map"], baseline),
         risk_section(tables["machine_failure_risk"]),
+        risk_drivers_section(tables["machine_failure_risk"]),
         completeness_section(tables["kpi_daily"]),
         accuracy_section(accuracy),
     ]
@@ -70,9 +76,11 @@ def build_report(
 def _read_version(version_dir: Path) -> tuple[dict[str, pd.DataFrame], pd.DataFrame | None]:
     import pyarrow.parquet as pq
 
+    # a version from before a table existed (prediction_effect) lacks its file: its section says so
     tables = {
         name: pq.read_table(version_dir / f"{name}.parquet").to_pandas()
         for name in PUBLISHED_TABLES
+        if (version_dir / f"{name}.parquet").is_file()
     }
     # The backtest of past weeks is refreshed after each publication (published/<table>.parquet);
     # a version's own copy, when present, wins so an old version's report stays as it was.

@@ -33,7 +33,9 @@ def line_weeks(capacity: pd.DataFrame) -> pd.DataFrame:
     """Weekly line rows, one row per line × scenario × week with p10/p50/p90 capacity columns."""
     rows = capacity[(capacity["resource_level"] == "line") & (capacity["bucket_grain"] == "week")]
     if rows.empty:
-        return pd.DataFrame(columns=["line_id", "scenario_id", "bucket_start", "days", "uom"])
+        return pd.DataFrame(
+            columns=["line_id", "scenario_id", "bucket_start", "days", "partial", "uom"]
+        )
     wide = rows.pivot_table(
         index=["line_id", "scenario_id", "bucket_start", "bucket_end", "uom"],
         columns="quantile",
@@ -45,6 +47,16 @@ def line_weeks(capacity: pd.DataFrame) -> pd.DataFrame:
             wide[quantile] = float("nan")
     starts, ends = pd.to_datetime(wide["bucket_start"]), pd.to_datetime(wide["bucket_end"])
     wide["days"] = (ends - starts).dt.days
+    # capacity_supply 1.1.0 says which buckets the horizon covers only in part (the first week
+    # starts at the last data time); before that, only a week with fewer days was partial
+    flags = (
+        rows.groupby(["line_id", "scenario_id", "bucket_start"])["is_partial"].any()
+        if "is_partial" in rows.columns
+        else None
+    )
+    keys = pd.MultiIndex.from_frame(wide[["line_id", "scenario_id", "bucket_start"]])
+    marked = flags.reindex(keys).fillna(False).to_numpy(bool) if flags is not None else False
+    wide["partial"] = (wide["days"] < 7) | marked
     wide["bucket_start"] = starts.dt.date
     return wide.sort_values(["line_id", "scenario_id", "bucket_start"])
 
@@ -60,7 +72,9 @@ def capacity_section(weeks: pd.DataFrame, baseline: str) -> str:
     for line_id, frame in base.groupby("line_id", sort=True):
         uom = str(frame["uom"].iloc[0])
         points = [
-            BandPoint(r.bucket_start, float(r.p10), float(r.p50), float(r.p90), int(r.days))
+            BandPoint(
+                r.bucket_start, float(r.p10), float(r.p50), float(r.p90), int(r.days), r.partial
+            )
             for r in frame.itertuples()
         ]
         title = (
@@ -69,7 +83,7 @@ def capacity_section(weeks: pd.DataFrame, baseline: str) -> str:
         )
         rows = [
             [
-                esc(f"{p.week:%Y-%m-%d}" + ("*" if p.days < 7 else "")),
+                esc(f"{p.week:%Y-%m-%d}" + ("*" if p.is_partial else "")),
                 *(td(fmt_number(v)) for v in (p.p10, p.p50, p.p90)),
             ]
             for p in points
@@ -90,7 +104,7 @@ def capacity_section(weeks: pd.DataFrame, baseline: str) -> str:
 
 def scenario_section(weeks: pd.DataFrame, baseline: str) -> str:
     # Mean over whole weeks only: a week cut by the horizon would pull every scenario's mean down.
-    whole = weeks[weeks["days"] >= 7] if (weeks["days"] >= 7).any() else weeks
+    whole = weeks[~weeks["partial"]] if (~weeks["partial"]).any() else weeks
     means = whole.groupby(["line_id", "scenario_id"])["p50"].mean().unstack("scenario_id")
     scenarios = [baseline, *sorted(c for c in means.columns if c != baseline)] if len(means) else []
     rows = []
