@@ -36,7 +36,7 @@ ui: manifest
 # other tests use the second core meanwhile; files go out in collection order (tests/conftest.py
 # puts that test first), not largest first.
 test: lint manifest browser
-	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder
+	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=30
 
 test-fast: manifest
 	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder -m "not integration"

@@ -1,4 +1,4 @@
-"""Fixtures for integration tests: a tiny lake in the exact bronze layout (data_contracts/README.md)."""
+"""Fixtures for integration tests: a tiny lake in the ingest's bronze layout (data_contracts/README.md)."""
 
 from __future__ import annotations
 
@@ -11,58 +11,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from twin.ingest.sources import SPECS, lake_schema
 from twin.plant.model import Plant, parse_plant
 from twin.plant.tables import plant_tables
-
-TS = pa.timestamp("us")
-BATCH_COLUMNS = [("batch_id", pa.string()), ("loaded_at", TS)]
-
-# Bronze schemas, column for column as the ingest writes them (data_contracts/README.md, "The lake").
-LAKE_SCHEMAS: dict[str, pa.Schema] = {
-    "historian": pa.schema(
-        [
-            ("tag", pa.string()),
-            ("ts", TS),
-            ("value", pa.float64()),
-            ("quality", pa.string()),
-            *BATCH_COLUMNS,
-        ]
-    ),
-    "mes_states": pa.schema(
-        [
-            ("machine_id", pa.string()),
-            ("state", pa.string()),
-            ("start_ts", TS),
-            ("end_ts", TS),
-            ("reason_code", pa.string()),
-            *BATCH_COLUMNS,
-        ]
-    ),
-    "mes_production": pa.schema(
-        [
-            ("machine_id", pa.string()),
-            ("start_ts", TS),
-            ("end_ts", TS),
-            ("product_id", pa.string()),
-            ("work_order_id", pa.string()),
-            ("good_qty", pa.int64()),
-            ("scrap_qty", pa.int64()),
-            *BATCH_COLUMNS,
-        ]
-    ),
-    "cmms": pa.schema(
-        [
-            ("work_order_id", pa.string()),
-            ("machine_id", pa.string()),
-            ("type", pa.string()),
-            ("failure_mode", pa.string()),
-            ("reported_ts", TS),
-            ("start_ts", TS),
-            ("end_ts", TS),
-            *BATCH_COLUMNS,
-        ]
-    ),
-}
 
 # A two-machine serial line in Europe/Berlin with a shift that crosses midnight.
 TINY_PLANT: dict[str, Any] = {
@@ -149,10 +100,11 @@ class TinyLake:
         self.home = home
         self.lake = home / "lake"
         (home / "warehouse").mkdir(parents=True, exist_ok=True)
-        for source, schema in LAKE_SCHEMAS.items():
+        # Every bronze folder the ingest keeps, with its empty schema file, as `ensure_lake` writes it.
+        for source in SPECS:
             folder = self.lake / source
             folder.mkdir(parents=True, exist_ok=True)
-            pq.write_table(schema.empty_table(), folder / "_empty.parquet")
+            pq.write_table(lake_schema(source).empty_table(), folder / "_empty.parquet")
         plant_dir = self.lake / "plant"
         plant_dir.mkdir(parents=True, exist_ok=True)
         for name, frame in plant_tables(plant, first, last).items():
@@ -163,7 +115,7 @@ class TinyLake:
     def write_batch(
         self, source: str, batch_id: str, rows: Iterable[Mapping[str, Any]], loaded_at: dt.datetime
     ) -> Path:
-        schema = LAKE_SCHEMAS[source]
+        schema = lake_schema(source)
         records = [{**row, "batch_id": batch_id, "loaded_at": loaded_at} for row in rows]
         columns = {name: [r.get(name) for r in records] for name in schema.names}
         path = self.lake / source / f"{batch_id}.parquet"

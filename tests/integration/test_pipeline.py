@@ -97,12 +97,39 @@ def test_every_landed_file_is_audited_and_accounted_for(first_run, capsys) -> No
 
 def test_kpis_are_built_for_every_machine_day(first_run) -> None:
     paths, _, _ = first_run
-    machine_days, with_oee, low, high = _query(
-        paths, "select count(*), count(oee), min(oee), max(oee) from marts.fct_machine_kpis_daily"
+    window = f"date between '{START}' and date '{START}' + {DAYS - 1}"
+    machine_days, with_oee = _query(
+        paths, f"select count(*), count(oee) from marts.fct_machine_kpis_daily where {window}"
     )[0]
     assert machine_days == 18 * DAYS
-    assert with_oee == 18 * 2  # Thursday and Friday have shifts; the weekend has none
+    # A repair already under way when the generated window opens is booked on the day it started:
+    # that day has data (the work order), so it gets rows too, and no other day outside does.
+    outside = _query(
+        paths, f"select distinct date from marts.fct_machine_kpis_daily where not ({window})"
+    )
+    work_order_days = _query(
+        paths,
+        "select distinct days.date from staging.stg_cmms__work_orders as orders"
+        " inner join staging.stg_plant__days as days"
+        " on orders.started_at >= days.day_start_at and orders.started_at < days.day_end_at",
+    )
+    assert set(outside) <= set(work_order_days)
+    # Thursday and Friday have shifts; the weekend has none, so a weekend OEE can only come from a
+    # repair booked past Friday's last shift (UNPLANNED_DOWNTIME is planned busy time, never run).
+    weekday_oee, low, high = _query(
+        paths,
+        "select count(oee), min(oee), max(oee) from marts.fct_machine_kpis_daily"
+        " where date in ('2026-03-26', '2026-03-27')",
+    )[0]
+    assert weekday_oee == 18 * 2
     assert 0 < low <= high <= 1
+    weekend = _query(
+        paths,
+        "select oee, planned_busy_hours, unplanned_downtime_hours from marts.fct_machine_kpis_daily"
+        " where date in ('2026-03-28', '2026-03-29') and oee is not null",
+    )
+    assert with_oee == weekday_oee + len(weekend)
+    assert all(oee == 0 and busy == down for oee, busy, down in weekend)
     # The DST day is 23 hours long: data completeness is measured against 23 h of samples.
     (completeness,) = _query(
         paths,
@@ -139,6 +166,17 @@ def test_the_run_ends_with_a_publication_that_names_its_lineage(first_run) -> No
     assert {t: manifest["tables"][t]["contract_version"] for t in ids} == {
         t: load_published_contract(t)["version"] for t in ids
     }
+    # The simulation publishes day buckets, so every planning-system file is in the version.
+    assert set(manifest["exports"]["files"]) == {
+        "ibp_capasupply.csv",
+        "kinaxis_constraint_available.tsv",
+        "o9_resource_capacity.csv",
+    }
+    assert manifest["exports"]["skipped"] == {}
+    version = paths.published / manifest["version_dir"]
+    for name, listed in manifest["exports"]["files"].items():
+        assert listed["rows"] > 0
+        assert len((version / "exports" / name).read_bytes()) == listed["bytes"]
 
 
 def test_every_run_is_recorded_in_the_dagster_instance(first_run, capsys) -> None:

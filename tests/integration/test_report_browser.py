@@ -47,6 +47,9 @@ KEY_IDS = (
     "machines-at-risk",
     "data-completeness",
     "forecast-accuracy",
+    "prediction-effect",
+    "why-at-risk",
+    "feasibility",
 )
 
 
@@ -61,9 +64,11 @@ def _capacity(rng: np.random.Generator) -> list[dict]:
     rows = []
     for line, (_, rate) in LINES.items():
         for i in range(13):
-            start = max(HORIZON_START, monday + dt.timedelta(weeks=i))
-            end = monday + dt.timedelta(weeks=i + 1)
-            calendar = 120.0 * (end - start).days / 7  # 3 shifts x 5 days
+            # Week rows are calendar weeks; the first is partial, covered from the horizon start.
+            start = monday + dt.timedelta(weeks=i)
+            end = start + dt.timedelta(weeks=1)
+            covered_from = max(HORIZON_START, start)
+            calendar = 120.0 * (end - covered_from).days / 7  # 3 shifts x 5 days
             planned = 16.0 if i == 5 else 2.0
             loss = rng.uniform(0.08, 0.16)
             for scenario, factor in SCENARIOS.items():
@@ -89,8 +94,58 @@ def _capacity(rng: np.random.Generator) -> list[dict]:
                             "uom": "parts",
                             "rate_units_per_hour": rate * factor,
                             "bottleneck_share": 1.0,
+                            "is_partial": covered_from > start,
+                            "covered_from_at": dt.datetime.combine(covered_from, dt.time()),
                         }
                     )
+    return rows
+
+
+def _baseline_p50(capacity: list[dict]) -> list[dict]:
+    return [r for r in capacity if r["scenario_id"] == "baseline" and r["quantile"] == "p50"]
+
+
+def _effect(capacity: list[dict], risk: list[dict]) -> list[dict]:
+    """Baseline capacity with the twin's risk vs history-only failure rates: 0–6 % less."""
+    p10 = {
+        (r["line_id"], r["bucket_start"]): r["capacity_units"]
+        for r in capacity
+        if r["scenario_id"] == "baseline" and r["quantile"] == "p10"
+    }
+    rows = []
+    for i, row in enumerate(_baseline_p50(capacity)):
+        cut = 0.06 if i < 2 else 0.0  # the risk weighs on the first weeks only
+        with_risk, history_only = row["capacity_units"], row["capacity_units"] / (1 - cut)
+        rows.append(
+            {**row, "machines_with_risk": sum(r["p_failure_72h"] > 0.2 for r in risk),
+             "capacity_p50_with_risk": with_risk, "capacity_p50_history_only": history_only,
+             "p50_difference_units": with_risk - history_only,
+             "p50_difference_share": with_risk / history_only - 1,
+             "capacity_p10_with_risk": p10[(row["line_id"], row["bucket_start"])],
+             "capacity_p10_history_only": p10[(row["line_id"], row["bucket_start"])] / (1 - cut),
+             "model_version": "failure_model v12"}
+        )  # fmt: skip
+    return rows
+
+
+def _feasibility(capacity: list[dict], rng: np.random.Generator) -> list[dict]:
+    """A demand plan around capacity: some weeks feasible, some at risk, one infeasible."""
+    rows = []
+    for row in _baseline_p50(capacity):
+        demand = row["capacity_units"] * float(rng.uniform(0.7, 1.15))
+        load = demand / row["capacity_units"]
+        p_meet = float(np.clip(1.6 - load, 0, 1))
+        status = "feasible" if p_meet >= 0.9 else "at_risk" if p_meet >= 0.5 else "infeasible"
+        rows.append(
+            {**row, "plan_version": "S&OP 2026-11", "demand_units": demand,
+             "split_demand_units": 0.0, "capacity_units_p10": row["capacity_units"] * 0.85,
+             "capacity_units_p50": row["capacity_units"],
+             "capacity_units_p90": row["capacity_units"] * 1.08,
+             "p_meet_demand": p_meet,
+             "shortfall_units_p50": max(demand - row["capacity_units"], 0.0),
+             "load_ratio_p50": load, "status": status, "assumed_capacity_units": None,
+             "gap_vs_assumed_pct": None}
+        )  # fmt: skip
     return rows
 
 
@@ -120,7 +175,9 @@ def make_tables(seed: int = 7) -> dict[str, pd.DataFrame]:
             {"site_id": "PLANT-DE-01", "machine_id": machine, "as_of": dt.datetime(2026, 11, 24, 22),
              "p_failure_72h": float(rng.beta(1.2, 5)), "hours_to_failure_p10": h50 * 0.3,
              "hours_to_failure_p50": h50, "hours_to_failure_p90": h50 * 2.5,
-             "failure_mode": MODES[i % len(MODES)], "model_version": "failure_model v12"}
+             "failure_mode": MODES[i % len(MODES)], "model_version": "failure_model v12",
+             "risk_drivers": "vibration_rms_mean_24h +3.2σ (Δp +0.21)",
+             "driver_1": "vibration_rms_mean_24h", "driver_2": None, "driver_3": None}
         )  # fmt: skip
     kpi = []
     for line in LINES:
@@ -135,6 +192,8 @@ def make_tables(seed: int = 7) -> dict[str, pd.DataFrame]:
             )  # fmt: skip
     return {
         "capacity_supply": _frame("capacity_supply", capacity),
+        "prediction_effect": _frame("prediction_effect", _effect(capacity, risk)),
+        "capacity_feasibility": _frame("capacity_feasibility", _feasibility(capacity, rng)),
         "constraint_map": _frame("constraint_map", constraint),
         "machine_failure_risk": _frame("machine_failure_risk", risk),
         "kpi_daily": _frame("kpi_daily", kpi),

@@ -9,7 +9,8 @@
   weekly rate is never spread over the days);
 - ``o9_resource_capacity.csv`` (o9): one row per resource, location and week of the baseline, one
   column per measure (wide), the same figures as the long view ``o9_resource_capacity``;
-- ``index.json``: every file above with its system, columns, row count and SHA-256.
+- ``index.json``: every file above with its system, columns, row count and SHA-256, and the files
+  left out with the reason (``skipped``).
 
 Each file is UTF-8 (no BOM), has one header row, ISO dates (``YYYY-MM-DD``), no index column, fixed
 point numbers (6 decimals, no exponent), rows sorted by their key, one row per key: the same tables
@@ -80,18 +81,24 @@ def write_exports(
     so the files are part of the immutable version. ``plant`` (when given) pins the site and the
     lines: rows of another site or of a line the plant does not know are an error. Every p50
     line-week must be covered by day buckets (Kinaxis gets days, never a weekly rate spread over
-    seven days). Raises ExportError before anything is written when a file would break its format
+    seven days); tables with no day buckets at all get no Kinaxis file, and ``index.json`` says why
+    under ``skipped``. Raises ExportError before anything is written when a file would break its format
     (negative or non-finite values, a duplicate key, a tab inside a TSV field).
     """
     supply = _capacity_frame(tables)
     if plant is not None:
         _check_plant(supply, plant)
-    _check_days(supply)
-    files = {
-        IBP_FILE: ("SAP IBP", ",", IBP_COLUMNS, IBP_KEY, _ibp_rows(supply)),
-        KINAXIS_FILE: ("Kinaxis", "\t", KINAXIS_COLUMNS, KINAXIS_KEY, _kinaxis_rows(supply)),
-        O9_FILE: ("o9", ",", O9_COLUMNS, O9_KEY, _o9_rows(supply)),
-    }
+    files = {IBP_FILE: ("SAP IBP", ",", IBP_COLUMNS, IBP_KEY, _ibp_rows(supply))}
+    skipped: dict[str, str] = {}
+    if (supply["bucket_grain"] == "day").any():
+        _check_days(supply)
+        files[KINAXIS_FILE] = (
+            "Kinaxis", "\t", KINAXIS_COLUMNS, KINAXIS_KEY, _kinaxis_rows(supply)
+        )  # fmt: skip
+    else:
+        # Only day buckets make the Kinaxis file; a weekly rate is never spread over the days.
+        skipped[KINAXIS_FILE] = "capacity_supply has no day buckets"
+    files[O9_FILE] = ("o9", ",", O9_COLUMNS, O9_KEY, _o9_rows(supply))
     rendered = {
         name: (system, columns, len(rows), _render(name, delimiter, columns, key, rows))
         for name, (system, delimiter, columns, key, rows) in files.items()
@@ -113,13 +120,15 @@ def write_exports(
             "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
         }
     index_path = folder / INDEX_NAME
-    write_text_atomically(index_path, json.dumps({"files": index}, indent=2) + "\n", durable=True)
+    payload = {"files": index, "skipped": skipped}
+    write_text_atomically(index_path, json.dumps(payload, indent=2) + "\n", durable=True)
     written.append(index_path)
     return written
 
 
 def read_index(version_dir: Path) -> dict[str, Any]:
-    """``exports/index.json`` of a version: file name -> system, columns, rows, bytes, sha256."""
+    """``exports/index.json`` of a version: file name -> system, columns, rows, bytes, sha256
+    (files left out, with the reason, are under the index's ``skipped``)."""
     text = (version_dir / EXPORTS_DIR / INDEX_NAME).read_text(encoding="utf-8")
     return json.loads(text)["files"]
 

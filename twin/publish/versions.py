@@ -5,6 +5,7 @@ Layout under ``$TWIN_HOME/published/``::
     catalog.duckdb                  the current version (a copy of versions/<id>/catalog.duckdb)
     manifest.json                   the current version's manifest + available versions + history
     versions/<publication_id>/      immutable: <table>.parquet, <view>.parquet, catalog.duckdb,
+                                    exports/ (files planning systems load, twin.publish.exports),
                                     manifest.json (this version's own manifest)
 
 Atomicity: a version is written into ``versions/.<id>.tmp/`` and renamed into place whole, so a
@@ -39,6 +40,7 @@ from twin.files import (
 )
 from twin.publish.catalog import CATALOG_NAME, write_version
 from twin.publish.events.delivery import after_publication
+from twin.publish.exports import EXPORTS_DIR, INDEX_NAME, write_exports
 from twin.publish.inputs import ensure_publish_inputs
 from twin.publish.publication import Publication
 from twin.publish.report.page import write_report
@@ -166,6 +168,18 @@ def _model_version(lineage: Mapping[str, Any], tables: Mapping[str, Any]) -> str
     return ", ".join(versions) or "unknown"
 
 
+def _exports_section(version_dir: Path) -> dict[str, Any]:
+    """The export files as the manifest lists them: where they are, each file, and those left out."""
+    index = json.loads((version_dir / EXPORTS_DIR / INDEX_NAME).read_text(encoding="utf-8"))
+    return {"dir": EXPORTS_DIR, **index}
+
+
+def _make_read_only(version_dir: Path) -> None:
+    """Files 0o444, folders 0o555: immutable by convention, read-only makes accidents loud."""
+    for path in sorted(version_dir.rglob("*"), reverse=True):  # children before their folder
+        path.chmod(0o555 if path.is_dir() else 0o444)
+
+
 def publish(paths: TwinPaths, tables: Mapping[str, Any], lineage: Mapping[str, Any]) -> Publication:
     """Check every table against its contract, write a new immutable version and switch to it.
 
@@ -198,6 +212,8 @@ def publish(paths: TwinPaths, tables: Mapping[str, Any], lineage: Mapping[str, A
             if view_failures:
                 failed = TableCheck("connector views", "-", False, 0, len(objects), view_failures)
                 raise ContractViolation([*checks, failed])
+            # The planning-system files belong to the version: written before it appears.
+            write_exports(staging, prepared, plant=None)
             manifest = {
                 "publication_id": publication_id,
                 "published_at": _iso(now),
@@ -207,6 +223,7 @@ def publish(paths: TwinPaths, tables: Mapping[str, Any], lineage: Mapping[str, A
                 **_lineage_section(lineage, prepared),
                 "tables": {o.name: o.to_dict() for o in objects if o.kind == "table"},
                 "views": {o.name: o.to_dict() for o in objects if o.kind == "view"},
+                "exports": _exports_section(staging),
                 "checks": [c.to_dict() for c in checks],
             }
             (staging / MANIFEST_NAME).write_text(_json_text(manifest), encoding="utf-8")
@@ -214,8 +231,7 @@ def publish(paths: TwinPaths, tables: Mapping[str, Any], lineage: Mapping[str, A
             # The whole folder appears at once: list_versions never sees a partial version.
             os.rename(staging, versions / publication_id)
             fsync_dir(versions)
-            for path in (versions / publication_id).iterdir():
-                path.chmod(0o444)  # immutable by convention; read-only makes accidents loud
+            _make_read_only(versions / publication_id)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import json
 import math
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from twin.publish.connectors import IBP_VERSIONS, VIEWS
 from twin.publish.exports import (
     EXPORTS_DIR,
     IBP_FILE,
+    INDEX_NAME,
     KINAXIS_FILE,
     O9_FILE,
     ExportError,
@@ -232,8 +234,6 @@ def _broken(kind: str) -> dict[str, pd.DataFrame]:
         ] = -1
     elif kind == "nan":
         s.loc[s.index[0], "available_hours"] = float("nan")
-    elif kind == "weekly only":
-        tables["capacity_supply"] = s[s["bucket_grain"] == "week"]
     elif kind == "a day missing":
         tables["capacity_supply"] = s[
             ~((s["bucket_grain"] == "day") & (s["bucket_start"] == SHIFTLESS[1]))
@@ -249,9 +249,20 @@ def _broken(kind: str) -> dict[str, pd.DataFrame]:
 
 @pytest.mark.parametrize(
     "kind",
-    ["negative", "nan", "weekly only", "a day missing", "duplicate", "tab in a name", "other site"],
+    ["negative", "nan", "a day missing", "duplicate", "tab in a name", "other site"],
 )
 def test_refuses_tables_a_loader_would_reject_and_writes_nothing(tmp_path: Path, kind) -> None:
     with pytest.raises(ExportError):
         write_exports(tmp_path, _broken(kind), PLANT)
     assert not (tmp_path / EXPORTS_DIR).exists() or not any((tmp_path / EXPORTS_DIR).iterdir())
+
+
+def test_weekly_only_tables_get_no_kinaxis_file_and_the_index_says_why(tmp_path: Path) -> None:
+    tables = tables_with_days()
+    supply = tables["capacity_supply"]
+    tables["capacity_supply"] = supply[supply["bucket_grain"] == "week"]
+    written = write_exports(tmp_path, tables, PLANT)
+    assert {p.name for p in written} == {IBP_FILE, O9_FILE, INDEX_NAME}  # never a spread week
+    index = json.loads((tmp_path / EXPORTS_DIR / INDEX_NAME).read_text())
+    assert index["skipped"] == {KINAXIS_FILE: "capacity_supply has no day buckets"}
+    assert set(read_index(tmp_path)) == {IBP_FILE, O9_FILE}

@@ -40,8 +40,20 @@ def test_publish_writes_an_immutable_version_and_switches_the_catalog(paths: Twi
     assert list_versions(paths) == [pid]
     version = root / "versions" / pid
     expected = {f"{n}.parquet" for n in (*PUBLISHED_TABLES, *CONNECTOR_VIEWS)}
-    kept = {"catalog.duckdb", "manifest.json", "report.html"}
+    kept = {"catalog.duckdb", "manifest.json", "report.html", "exports"}
     assert expected | kept == {p.name for p in version.iterdir()}
+    # The planning-system files are part of the version, listed in its manifest and read-only.
+    exports = read_manifest(paths)["exports"]
+    assert exports["dir"] == "exports"
+    assert set(exports["files"]) == {"ibp_capasupply.csv", "o9_resource_capacity.csv"}
+    assert exports["skipped"] == {
+        "kinaxis_constraint_available.tsv": "capacity_supply has no day buckets"
+    }
+    for name, listed in exports["files"].items():
+        file = version / "exports" / name
+        assert len(file.read_bytes()) == listed["bytes"]
+        assert file.stat().st_mode & 0o777 == 0o444
+    assert (version / "exports").stat().st_mode & 0o777 == 0o555
     # Nothing temporary is left next to the live files.
     assert sorted(p.name for p in root.iterdir()) == [
         ".publish.lock",
