@@ -52,7 +52,7 @@ def _model_quality(paths: TwinPaths) -> list[str]:
     return lines
 
 
-def _plan_at_risk(db: str) -> list[str]:
+def plan_at_risk(db: str) -> list[str]:
     """The baseline's line-weeks of the demand plan at risk or infeasible, and what the best other
     scenario does about each (from ``capacity_feasibility``)."""
     try:  # a catalog published before capacity_feasibility existed has no such table
@@ -180,7 +180,7 @@ def print_summary(paths: TwinPaths) -> None:
             change = f"{share:+.1%}" if share is not None else "n/a"
             print(f"  {line:4} {units:+8.0f} units ({change})")
 
-    for line in _plan_at_risk(db):
+    for line in plan_at_risk(db):
         print(line)
 
     print("\nTop bottlenecks (baseline, share of simulated time as the line's constraint)")

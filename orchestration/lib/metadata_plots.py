@@ -1,5 +1,6 @@
 """Small charts of a publication for the Dagster UI (PNG in Markdown metadata), so an engineer sees
-at a glance what the twin published: capacity band per line, bottlenecks, OEE, data completeness.
+at a glance what the twin published: capacity band per line, bottlenecks, OEE, data completeness,
+the demand plan against capacity.
 
 The figures come from the published tables themselves (column names per data_contracts/published).
 Matplotlib's object API (no pyplot): no global state, safe in a run worker without a display.
@@ -87,6 +88,40 @@ def bottleneck_shares(constraints: pd.DataFrame) -> Figure | None:
     return figure
 
 
+STATUS_MARKERS = {"at_risk": ("o", "#d9822b"), "infeasible": ("X", "#c23030")}
+
+
+def feasibility_chart(feasibility: pd.DataFrame) -> Figure | None:
+    """The demand plan against the capacity band per line (baseline): at-risk weeks orange,
+    infeasible weeks red, so the weeks a planner must act on stand out."""
+    if feasibility.empty:
+        return None
+    rows = _baseline(feasibility)
+    lines = sorted(set(rows["line_id"]))
+    figure, axes = _figure(len(lines))
+    for ax, line in zip(axes, lines, strict=True):
+        weeks = rows[rows["line_id"] == line].sort_values("bucket_start")
+        starts = pd.to_datetime(weeks["bucket_start"])
+        ax.fill_between(
+            starts, weeks["capacity_units_p10"], weeks["capacity_units_p90"], alpha=0.3,
+            label="capacity P10–P90",
+        )  # fmt: skip
+        ax.plot(starts, weeks["capacity_units_p50"], label="capacity P50")
+        ax.plot(starts, weeks["demand_units"], color="black", linestyle="--", label="demand")
+        for status, (marker, color) in STATUS_MARKERS.items():
+            flagged = weeks["status"] == status
+            ax.scatter(
+                starts[flagged], weeks.loc[flagged, "demand_units"], marker=marker, color=color,
+                zorder=3, label=status.replace("_", " "),
+            )  # fmt: skip
+        ax.set_title(f"{line}: demand plan against capacity (baseline)", fontsize=9, loc="left")
+        ax.set_ylim(bottom=0)
+        ax.tick_params(labelsize=7)
+    axes[0].legend(fontsize=7, ncols=5, loc="lower left")
+    figure.tight_layout()
+    return figure
+
+
 def oee_trend(kpis: pd.DataFrame) -> Figure | None:
     """Daily OEE per line (the line rows of kpi_daily)."""
     lines = kpis[kpis["machine_id"].isna()]
@@ -130,9 +165,12 @@ def publication_charts(tables: dict[str, pd.DataFrame]) -> dict[str, str]:
         "bottleneck_shares": (bottleneck_shares, "constraint_map", "bottleneck shares"),
         "oee_trend": (oee_trend, "kpi_daily", "OEE per line"),
         "data_completeness": (completeness_heatmap, "kpi_daily", "data completeness"),
+        "feasibility_chart": (feasibility_chart, "capacity_feasibility", "demand against capacity"),
     }
     shown = {}
     for key, (draw, table, alt) in charts.items():
+        if table not in tables:  # a publication made before the table existed
+            continue
         figure = draw(tables[table])
         if figure is not None:
             shown[key] = markdown_image(figure, alt)

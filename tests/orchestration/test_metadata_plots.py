@@ -11,6 +11,7 @@ from matplotlib.image import imread
 from orchestration.lib.metadata_plots import (
     bottleneck_shares,
     capacity_fan,
+    feasibility_chart,
     oee_trend,
     publication_charts,
 )
@@ -30,6 +31,7 @@ def test_every_chart_is_an_inline_png_with_content() -> None:
         "bottleneck_shares",
         "oee_trend",
         "data_completeness",
+        "feasibility_chart",
     }
     for key, markdown in charts.items():
         image = _png(markdown)
@@ -59,6 +61,26 @@ def test_bottleneck_bars_are_the_mean_baseline_shares() -> None:
     figure = bottleneck_shares(make_tables()["constraint_map"])
     widths = sorted(bar.get_width() for bar in figure.axes[0].patches)
     assert widths == [0.3, 0.7]
+
+
+def test_the_feasibility_chart_draws_demand_on_the_band_and_marks_the_weeks_to_act_on() -> None:
+    feasibility = make_tables()["capacity_feasibility"]
+    other = feasibility.assign(scenario_id="overtime", demand_units=1.0)  # never drawn
+    feasibility.loc[feasibility.index[1], "status"] = "infeasible"
+    figure = feasibility_chart(pd.concat([feasibility, other]))
+    (ax,) = figure.axes
+    p50, demand = (line.get_ydata() for line in ax.lines)
+    assert list(p50) == list(feasibility["capacity_units_p50"])
+    assert list(demand) == list(feasibility["demand_units"])
+    at_risk, infeasible = (len(c.get_offsets()) for c in ax.collections[1:])
+    assert (at_risk, infeasible) == (1, 1)  # one week of each, on the demand line
+
+
+def test_a_publication_before_feasibility_existed_still_gets_its_charts() -> None:
+    tables = make_tables()
+    del tables["capacity_feasibility"]
+    assert "feasibility_chart" not in publication_charts(tables)
+    assert "capacity_fan_chart" in publication_charts(tables)
 
 
 def test_empty_tables_give_no_chart_instead_of_an_error() -> None:

@@ -5,6 +5,7 @@ import pandas as pd
 
 from orchestration.defs.simulation.partitions import CAPACITY_RUNS, scenario_partitions
 from orchestration.lib.conditions import refresh_after_new_data
+from orchestration.lib.metadata_plots import feasibility_chart, markdown_image
 from orchestration.lib.resources import TwinHome
 from twin.publish.connectors import BASELINE_SCENARIO
 from twin.publish.inputs import write_input
@@ -96,7 +97,15 @@ def _feasibility_metadata(feasibility: pd.DataFrame) -> dict:
         "plan_version": str(feasibility["plan_version"].iloc[0]),
         **{f"weeks_{s}": int(counts.get(s, 0)) for s in ("feasible", "at_risk", "infeasible")},
         "feasibility": dg.MetadataValue.md(table.to_markdown(index=False, floatfmt=".2f")),
+        **_chart(feasibility),
     }
+
+
+def _chart(feasibility: pd.DataFrame) -> dict:
+    figure = feasibility_chart(feasibility)
+    if figure is None:
+        return {}
+    return {"feasibility_chart": dg.MetadataValue.md(markdown_image(figure, "demand vs capacity"))}
 
 
 @dg.definitions
