@@ -80,6 +80,9 @@ CONNECTOR_VIEWS: tuple[str, ...] = (
     "ibp_capasupply",
     "kinaxis_constraint_available",
     "o9_resource_capacity",
+    "ibp_capacity_feasibility",  # the same systems' views of capacity_feasibility (DESIGN §3.5)
+    "kinaxis_capacity_feasibility",
+    "o9_capacity_feasibility",
 )
 
 

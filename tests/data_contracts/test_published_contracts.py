@@ -55,6 +55,18 @@ DESIGN_COLUMNS = {
         "Constraint", "Site", "EffectiveInDate", "EffectiveOutDate", "Rate", "Scenario",
     ],
     "o9_resource_capacity": ["Resource", "Location", "Time", "Measure", "Value"],
+    # DESIGN §3.5: "connector views carry the same figures" as capacity_feasibility
+    "ibp_capacity_feasibility": [
+        "RESID", "LOCID", "PERIODID_TSTAMP", "PLANVERSION", "DEMANDQTY", "CAPASUPPLY",
+        "CAPASUPPLYDOWNSIDE", "CAPASUPPLYUPSIDE", "PMEETDEMAND", "SHORTFALLQTY", "LOADRATIO",
+        "FEASSTATUS",
+    ],
+    "kinaxis_capacity_feasibility": [
+        "Constraint", "Site", "EffectiveInDate", "EffectiveOutDate", "Scenario", "PlanVersion",
+        "Demand", "CapacityP10", "CapacityP50", "CapacityP90", "ProbabilityMeetDemand",
+        "Shortfall", "LoadRatio", "Status",
+    ],
+    "o9_capacity_feasibility": ["Resource", "Location", "Time", "Measure", "Value"],
     # not in DESIGN §3.4: its own contract (issue 11), held to the same rules
     "prediction_effect": [
         "site_id", "line_id", "scenario_id", "bucket_grain", "bucket_start", "bucket_end",
