@@ -113,11 +113,16 @@ def cmd_generate(args: argparse.Namespace) -> int:
     print(report.summary() if hasattr(report, "summary") else report)
     weeks = getattr(args, "demand_plan", 0)
     if weeks:
-        from twin.virtual_plant.demand_plan import write_demand_plan
+        from twin.virtual_plant.demand_plan import made_per_shift_hour, write_demand_plan
 
-        # the plan covers the whole weeks after the data: the horizon the scenarios simulate
+        plant = _plant()
+        # the plan covers the whole weeks after the data: the horizon the scenarios simulate;
+        # it is sized on what each line made per shift hour in the days just generated
         monday = report.last_day + dt.timedelta(days=7 - report.last_day.weekday())
-        path = write_demand_plan(_plant(), paths.landing, monday, weeks, seed=args.seed)
+        rates = made_per_shift_hour(
+            plant, report.line_good_units, report.first_day, report.last_day
+        )
+        path = write_demand_plan(plant, paths.landing, monday, weeks, args.seed, rates)
         print(f"demand plan: {weeks} weeks from {monday} in {path}")
     return 0
 

@@ -7,6 +7,8 @@ import duckdb
 from twin.ingest.batch_load import read_audit
 from twin.paths import TwinPaths
 
+PLAN_ROWS_SHOWN = 8  # the worst line-weeks of the demand plan; the rest are in the table
+
 
 def _query(database: str, sql: str) -> list[tuple]:
     with duckdb.connect(database, read_only=True) as connection:
@@ -83,11 +85,13 @@ def plan_at_risk(db: str) -> list[str]:
         return ["\nDemand plan: none landed (landing/demand_plan/, data_contracts/README.md)"]
     if not rows:
         return ["\nDemand plan: every week feasible in the baseline scenario"]
+    infeasible = sum(r[6] == "infeasible" for r in rows)
     out = [
-        f"\nDemand plan {rows[0][0]}: weeks at risk or infeasible in the baseline scenario "
-        "(demand vs P50, P(meet)), and the best other scenario"
+        f"\nDemand plan {rows[0][0]}: {infeasible} line-weeks infeasible, "
+        f"{len(rows) - infeasible} at risk in the baseline scenario; the worst "
+        "(demand vs P50, P(meet)) and the best other scenario"
     ]
-    for _, line, week, demand, p50, p, status, alt, alt_p, alt_status in rows:
+    for _, line, week, demand, p50, p, status, alt, alt_p, alt_status in rows[:PLAN_ROWS_SHOWN]:
         better = (
             f"{alt}: {alt_p:.0%} ({alt_status.replace('_', ' ')})" if alt else "no other scenario"
         )
@@ -95,6 +99,8 @@ def plan_at_risk(db: str) -> list[str]:
             f"  {line:4} week of {week}: {demand:7.0f} vs {p50:7.0f}  {p:4.0%} "
             f"{status.replace('_', ' '):10}  -> {better}"
         )
+    if len(rows) > PLAN_ROWS_SHOWN:
+        out.append(f"  ... and {len(rows) - PLAN_ROWS_SHOWN} more: table capacity_feasibility")
     return out
 
 

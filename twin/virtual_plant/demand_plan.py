@@ -1,8 +1,10 @@
 """A demand plan for a plant, as a planning system would land it (DESIGN §3.5): for the demo.
 
-Each line's weekly demand is what it could make at its constraint's ideal rate through the week's
-shifts (holidays off), times ``DEMO_EFFICIENCY``, times a load factor that moves from week to week
-around 1: some weeks well inside capacity, some beyond it, so feasibility has something to say.
+Each line's weekly demand is what it made per shift hour in the history (``made_per_shift_hour``,
+e.g. from the generator's report), or else what it could make at its constraint's ideal rate times
+``DEMO_EFFICIENCY``, through the week's shifts (holidays off), times a load factor that moves from
+week to week around 1: some weeks well inside capacity, some beyond it, so feasibility has
+something to say.
 A product more than one line can make is planned without a line (the twin splits it); a product
 only one line makes names that line. Deterministic for a (plant, first week, seed).
 """
@@ -10,6 +12,7 @@ only one line makes names that line. Deterministic for a (plant, first week, see
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -19,16 +22,35 @@ from twin.plant.calendar import shift_windows
 from twin.plant.model import Plant
 from twin.virtual_plant.landing_files import write_csv
 
-# Simulated good output over ideal output through the shifts, about 0.6 on the demo plant's lines
-# (availability, speed, scrap and starving together): the plan is sized against it.
+# Without a history: good output over ideal output through the shifts assumed for every line
+# (availability, speed, scrap and starving together).
 DEMO_EFFICIENCY = 0.6
 # Load per week, repeated: below 0.9 a line makes it, around 1 it is at risk, beyond 1.05 it is not
 # (unless a scenario adds capacity, e.g. a Saturday shift).
 LOAD_PROFILE = (0.85, 0.95, 1.1, 0.9, 1.2, 0.8, 1.0, 1.15, 0.9, 0.95, 1.25, 0.85, 1.0)
 
 
-def demand_plan(plant: Plant, first_week: dt.date, weeks: int = 13, seed: int = 7) -> pd.DataFrame:
-    """Rows plan_version, product_id, bucket_start, quantity, line_id (empty when split)."""
+def made_per_shift_hour(
+    plant: Plant, good_units: Mapping[str, float], first: dt.date, last: dt.date
+) -> dict[str, float]:
+    """Good units per shift hour of each line over the days ``first``..``last`` (inclusive)."""
+    hours = sum((x.end - x.start).total_seconds() / 3600 for x in shift_windows(plant, first, last))
+    if hours <= 0:
+        return {}
+    return {line: units / hours for line, units in good_units.items()}
+
+
+def demand_plan(
+    plant: Plant,
+    first_week: dt.date,
+    weeks: int = 13,
+    seed: int = 7,
+    per_shift_hour: Mapping[str, float] | None = None,
+) -> pd.DataFrame:
+    """Rows plan_version, product_id, bucket_start, quantity, line_id (empty when split).
+
+    ``per_shift_hour``: a line's good units per shift hour in its history; lines missing from it
+    are sized on their constraint's ideal rate times ``DEMO_EFFICIENCY``."""
     if first_week.weekday() != 0:
         raise ValueError(f"a weekly plan starts on a Monday, not on {first_week:%A} {first_week}")
     rng = np.random.default_rng([seed, first_week.toordinal()])
@@ -48,11 +70,15 @@ def demand_plan(plant: Plant, first_week: dt.date, weeks: int = 13, seed: int = 
         demand: dict[tuple[str, str | None], float] = {}
         for line in plant.lines:
             products = _products(line)
-            # the constraint: the slowest machine at the products' mean cycle time
-            cycle = max(
-                float(np.mean([m.ideal_cycle_time_s[p] for p in products])) for m in line.machines
-            )
-            units = hours * 3600 / cycle * DEMO_EFFICIENCY * load
+            rate = (per_shift_hour or {}).get(line.id)
+            if rate is None:
+                # the constraint: the slowest machine at the products' mean cycle time
+                cycle = max(
+                    float(np.mean([m.ideal_cycle_time_s[p] for p in products]))
+                    for m in line.machines
+                )
+                rate = 3600 / cycle * DEMO_EFFICIENCY
+            units = hours * rate * load
             for p in products:
                 target = None if len(makers[p]) > 1 else line.id
                 demand[(p, target)] = demand.get((p, target), 0.0) + units / len(products)
@@ -72,10 +98,15 @@ def demand_plan(plant: Plant, first_week: dt.date, weeks: int = 13, seed: int = 
 
 
 def write_demand_plan(
-    plant: Plant, landing: Path, first_week: dt.date, weeks: int = 13, seed: int = 7
+    plant: Plant,
+    landing: Path,
+    first_week: dt.date,
+    weeks: int = 13,
+    seed: int = 7,
+    per_shift_hour: Mapping[str, float] | None = None,
 ) -> Path:
     """Land the plan as ``landing/demand_plan/demand_plan_<first week>.csv`` (atomically)."""
-    frame = demand_plan(plant, first_week, weeks, seed)
+    frame = demand_plan(plant, first_week, weeks, seed, per_shift_hour)
     return write_csv(
         frame, Path(landing) / "demand_plan" / f"demand_plan_{first_week.isoformat()}.csv"
     )

@@ -73,6 +73,8 @@ class GenerationReport:
     failures: list[dict] = field(default_factory=list)
     defects: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    # good parts finished by each line's last machine over these days: what the line made
+    line_good_units: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> str:
         modes = Counter(f["failure_mode"] for f in self.failures)
@@ -190,6 +192,9 @@ def generate(
                 flow = week.flows[i]
                 states.append(state_rows(machine, md, day))
                 prods.append(production_rows(machine, md, day, flow.completed, flow.good))
+                if i == len(line.machines) - 1:
+                    made = int(prods[-1]["good_qty"].sum())
+                    report.line_good_units[line.id] = report.line_good_units.get(line.id, 0) + made
                 cmms += cmms_rows(seed, evs, day)
                 day_failures += [
                     failure_truth(e)

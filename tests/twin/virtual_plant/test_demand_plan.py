@@ -2,9 +2,11 @@
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 
 from tests.support.lake import load_all
+from twin.plant.calendar import shift_windows
 from twin.virtual_plant.demand_plan import LOAD_PROFILE, demand_plan, write_demand_plan
 
 MONDAY = dt.date(2026, 12, 7)
@@ -29,3 +31,35 @@ def test_the_plan_is_deterministic_and_weekly(plant):
     assert demand_plan(plant, MONDAY, weeks=4).equals(demand_plan(plant, MONDAY, weeks=4))
     with pytest.raises(ValueError, match="starts on a Monday"):
         demand_plan(plant, MONDAY + dt.timedelta(days=2))
+
+
+def test_a_plan_sized_on_history_follows_what_each_line_made(plant):
+    # L3 made twice as much per shift hour as L1: its plan, week by week, is twice L1's own
+    # products' share, whatever their ideal rates (L1's shared product P200 is split later).
+    slow, fast = {"L1": 10.0, "L2": 10.0, "L3": 10.0}, {"L1": 10.0, "L2": 10.0, "L3": 20.0}
+    base = demand_plan(plant, MONDAY, weeks=4, per_shift_hour=slow)
+    more = demand_plan(plant, MONDAY, weeks=4, per_shift_hour=fast)
+    l3 = more["line_id"] == "L3"
+    assert (more.loc[l3, "quantity"] / base.loc[l3, "quantity"]).round(2).eq(2.0).all()
+    assert more.loc[~l3, "quantity"].equals(base.loc[~l3, "quantity"])  # other lines unchanged
+
+
+def test_the_generator_reports_what_each_line_made_and_the_plan_uses_it(paths, plant):
+    from twin.virtual_plant.demand_plan import made_per_shift_hour
+    from twin.virtual_plant.generator import generate
+
+    first = dt.date(2026, 11, 23)  # Monday to Wednesday
+    report = generate(plant, paths.landing, days=3, start=first, seed=5, defects=False)
+    production = pd.concat(pd.read_csv(f) for f in paths.landing.glob("mes_production/*.csv"))
+    for line in plant.lines:
+        last = line.machines[-1].id
+        made = production.loc[production["machine_id"] == last, "good_qty"].sum()
+        assert report.line_good_units[line.id] == made > 0
+    rates = made_per_shift_hour(plant, report.line_good_units, first, report.last_day)
+    shift_hours = sum(
+        (w.end - w.start).total_seconds() / 3600 for w in shift_windows(plant, first, first)
+    )  # one weekday's shifts
+    plan = demand_plan(plant, MONDAY, weeks=1, per_shift_hour=rates)
+    l3 = plan.loc[plan["line_id"] == "L3", "quantity"].sum()
+    # a week of five such days at a load near LOAD_PROFILE[0] (±3 % noise)
+    assert l3 == pytest.approx(5 * shift_hours * rates["L3"] * LOAD_PROFILE[0], rel=0.04)
