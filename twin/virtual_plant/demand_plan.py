@@ -5,8 +5,9 @@ e.g. from the generator's report), or else what it could make at its constraint'
 ``DEMO_EFFICIENCY``, through the week's shifts (holidays off), times a load factor that moves from
 week to week around 1: some weeks well inside capacity, some beyond it, so feasibility has
 something to say.
-A product more than one line can make is planned without a line (the twin splits it); a product
-only one line makes names that line. Deterministic for a (plant, first week, seed).
+A product more than one line can make is planned without a line (the twin splits it by ideal
+rates; the total is sized so that no line's share exceeds what it could take); a product only one
+line makes names that line. Deterministic for a (plant, first week, seed).
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ def demand_plan(
         )
         load = LOAD_PROFILE[w % len(LOAD_PROFILE)] * float(rng.uniform(0.97, 1.03))
         demand: dict[tuple[str, str | None], float] = {}
+        shared: dict[str, dict[str, float]] = {}  # product -> line -> units the line could take
         for line in plant.lines:
             products = _products(line)
             rate = (per_shift_hour or {}).get(line.id)
@@ -80,8 +82,12 @@ def demand_plan(
                 rate = 3600 / cycle * DEMO_EFFICIENCY
             units = hours * rate * load
             for p in products:
-                target = None if len(makers[p]) > 1 else line.id
-                demand[(p, target)] = demand.get((p, target), 0.0) + units / len(products)
+                if len(makers[p]) > 1:
+                    shared.setdefault(p, {})[line.id] = units / len(products)
+                else:
+                    demand[(p, line.id)] = demand.get((p, line.id), 0.0) + units / len(products)
+        for p, takes in shared.items():
+            demand[(p, None)] = _shared_demand(plant, p, takes)
         rows += [
             {
                 "plan_version": version,
@@ -110,6 +116,19 @@ def write_demand_plan(
     return write_csv(
         frame, Path(landing) / "demand_plan" / f"demand_plan_{first_week.isoformat()}.csv"
     )
+
+
+def _shared_demand(plant: Plant, product: str, takes: Mapping[str, float]) -> float:
+    """Demand for a product several lines make, planned without a line: the twin splits it in
+    proportion to each line's ideal rate for it at the constraint (twin.simulation.feasibility),
+    so the total is the largest that gives no line more than it could take."""
+    rates = {
+        line.id: 3600 / max(m.ideal_cycle_time_s[product] for m in line.machines)
+        for line in plant.lines
+        if line.id in takes
+    }
+    total_rate = sum(rates.values())
+    return min(takes[line] * total_rate / rate for line, rate in rates.items())
 
 
 def _products(line) -> list[str]:

@@ -63,3 +63,27 @@ def test_the_generator_reports_what_each_line_made_and_the_plan_uses_it(paths, p
     l3 = plan.loc[plan["line_id"] == "L3", "quantity"].sum()
     # a week of five such days at a load near LOAD_PROFILE[0] (±3 % noise)
     assert l3 == pytest.approx(5 * shift_hours * rates["L3"] * LOAD_PROFILE[0], rel=0.04)
+
+
+def test_a_shared_product_is_sized_so_the_twins_split_overloads_no_line(plant):
+    from twin.simulation.feasibility import assign_demand
+    from twin.simulation.line_params import build_line_params
+    from twin.simulation.scenarios import load_scenarios
+
+    # L1 made far less per shift hour than its ideal rate suggests against L2: the twin splits the
+    # shared product by ideal rates, so the plan's total must fit L1's share, not L1 + L2's output
+    rates = {"L1": 4.0, "L2": 12.0, "L3": 10.0}
+    plan = demand_plan(plant, MONDAY, weeks=1, per_shift_hour=rates).assign(
+        week_start=MONDAY, demand_units=lambda f: f["quantity"].astype(float)
+    )
+    (baseline,) = (s for s in load_scenarios(None, plant) if s.id == "baseline")
+    lines = build_line_params(plant, None, None, None, baseline, dt.datetime(2026, 12, 6, 23))
+    assigned = assign_demand(plant, lines, plan).groupby("line_id")["demand_units"].sum()
+    hours = sum(
+        (w.end - w.start).total_seconds() / 3600
+        for w in shift_windows(plant, MONDAY, MONDAY + dt.timedelta(days=6))
+    )
+    could_take = {line: hours * rate * LOAD_PROFILE[0] for line, rate in rates.items()}
+    for line, units in assigned.items():
+        assert units <= could_take[line] * 1.04, line  # ±3 % load noise, rounding
+    assert assigned["L1"] == pytest.approx(could_take["L1"], rel=0.04)  # L1 binds
