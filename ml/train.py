@@ -165,7 +165,9 @@ def choose_threshold(curve: pd.DataFrame, policy: ThresholdPolicy) -> tuple[floa
     if policy.kind == "max_recall_at_precision":
         ok = c[(p >= policy.min_precision) & (r > 0)]
         if not ok.empty:
-            best = ok.sort_values(["event_recall", "episode_precision"], ascending=False).iloc[0]
+            # Among thresholds with the same validation recall, the lowest: a higher one buys
+            # precision already above the target and loses warnings on data it has not seen.
+            best = ok.sort_values(["event_recall", "threshold"], ascending=[False, True]).iloc[0]
             return float(best["threshold"]), (
                 f"highest validation event recall ({best['event_recall']:.2f}) with episode "
                 f"precision {best['episode_precision']:.2f} >= {policy.min_precision}"

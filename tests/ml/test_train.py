@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from ml import train
-from ml.config import FailureModelConfig, ModelParams
+from ml.config import FailureModelConfig, ModelParams, ThresholdPolicy
 from ml.fallback import RISK_COLUMNS, ReliabilityFallback
 from ml.metrics import expected_calibration_error
 
@@ -173,3 +173,22 @@ def test_the_trained_model_predicts_within_its_cap(trained, synthetic) -> None:
     assert 2 * model.horizon_h <= model.cap_h <= 720
     risk = model.predict_risk(synthetic[0].tail(2000))
     assert (risk["hours_to_failure_p90"] <= model.cap_h).all()
+
+
+def test_among_thresholds_with_the_same_recall_the_most_sensitive_is_chosen() -> None:
+    # The shape of a validation curve over isotonic-calibrated scores (few distinct values), as on
+    # the demo plant with seed 2: recall 0.77 from 0.68 up to 1.0, precision rising to 1.0.
+    curve = pd.DataFrame(
+        {
+            "threshold": [0.47, 0.68, 0.94, 1.0],
+            "event_recall": [0.86, 0.77, 0.77, 0.77],
+            "episode_precision": [0.62, 0.86, 0.90, 1.0],
+        }
+    )
+    threshold, note = train.choose_threshold(curve, ThresholdPolicy(min_precision=0.65))
+    assert threshold == 0.68  # not 1.0: equal recall, and 1.0 only warns on certainties
+    assert "recall (0.77)" in note
+    assert "precision 0.86" in note
+    # below the precision target the highest recall still wins
+    low, _ = train.choose_threshold(curve, ThresholdPolicy(min_precision=0.6))
+    assert low == 0.47
