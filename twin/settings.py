@@ -114,3 +114,23 @@ def event_change_pct() -> float:
             f"TWIN_EVENT_CHANGE_PCT must be a non-negative number of percent such as 5, not {text!r}."
         )
     return value
+
+
+def publish_postgres_url() -> str | None:
+    """TWIN_PUBLISH_POSTGRES: a libpq URL; each publication is also written there (DESIGN §3.7).
+
+    A secret (it may carry a password): show only ``redact_url``. None keeps the DuckDB catalog
+    as the only publication.
+    """
+    return _text("TWIN_PUBLISH_POSTGRES") or None
+
+
+def dagster_postgres_url() -> str | None:
+    """TWIN_DAGSTER_POSTGRES: a libpq URL for the Dagster instance instead of SQLite (a secret)."""
+    return _text("TWIN_DAGSTER_POSTGRES") or None
+
+
+def celery_broker_url() -> str | None:
+    """TWIN_CELERY_BROKER: a Redis URL; when set, the scenario batch and batch loads run on Celery
+    workers instead of in the run's own process (a secret: it may carry a password)."""
+    return _text("TWIN_CELERY_BROKER") or None
