@@ -1,5 +1,5 @@
 # The developer interface. `make demo` and `make test` set everything up from a bare Python 3.11.
-.PHONY: install browser manifest demo run ui test test-fast lint fmt bench clean
+.PHONY: install browser servers manifest demo run ui test test-fast lint fmt bench clean
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
@@ -20,6 +20,11 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 browser:
 	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || echo "WARNING: install chromium (apt-get install -y chromium) for the browser tests"
 
+# PostgreSQL and Redis (Debian's packages) for the tests of publication into PostgreSQL, the Dagster
+# instance on PostgreSQL and Celery workers; the tests start private servers and stop them after.
+servers:
+	@{ test -x /usr/lib/postgresql/15/bin/initdb && command -v redis-server >/dev/null; } || { [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql redis-server >/dev/null; } || echo "WARNING: install postgresql and redis-server (apt-get install -y postgresql redis-server) for the server tests"
+
 manifest: install
 	$(DBT) parse --quiet $(DBT_DIRS)
 
@@ -35,7 +40,7 @@ ui: manifest
 # Two workers, a test file each at a time: the deployed-twin test mostly waits on its daemon, so the
 # other tests use the second core meanwhile; files go out in collection order (tests/conftest.py
 # puts that test first), not largest first.
-test: lint manifest browser
+test: lint manifest browser servers
 	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=30
 
 test-fast: manifest
