@@ -17,6 +17,7 @@ import warnings
 from pathlib import Path
 
 from orchestration.cli.errors import UserError
+from orchestration.cli.instance_config import write_instance_config
 from twin.paths import TwinPaths, plant_path
 from twin.plant.model import PlantModelError, load_plant
 
@@ -36,8 +37,8 @@ def _prepare_environment(paths: TwinPaths) -> None:
     os.environ.setdefault("DAGSTER_HOME", str(paths.home / "dagster"))
     dagster_home = Path(os.environ["DAGSTER_HOME"])
     dagster_home.mkdir(parents=True, exist_ok=True)
-    if not (dagster_home / "dagster.yaml").exists():
-        shutil.copy(REPO_ROOT / "dagster.yaml", dagster_home / "dagster.yaml")
+    # the repo's dagster.yaml, plus PostgreSQL storage while TWIN_DAGSTER_POSTGRES is set
+    write_instance_config(dagster_home)
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
@@ -242,6 +243,15 @@ def cmd_ui(args: argparse.Namespace) -> int:
     return serve(paths, port=args.port, mlflow_port=args.mlflow_port)
 
 
+def cmd_workers(args: argparse.Namespace) -> int:
+    from orchestration.cli.workers import serve
+
+    _checked()
+    paths = TwinPaths.from_env().ensure()
+    _prepare_environment(paths)
+    return serve(args.count, paths.home / "logs", lambda line: print(line, flush=True))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="twin", description="twinbridge: factory digital twin for S&OP"
@@ -294,7 +304,46 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--port", type=int, default=3000)
     ui.add_argument("--mlflow-port", type=int, default=5000)
     ui.set_defaults(func=cmd_ui)
+
+    workers = sub.add_parser(
+        "workers",
+        help="run Celery workers for the scenario batch and batch loads (TWIN_CELERY_BROKER)",
+    )
+    workers.add_argument("--count", type=int, default=2, help="worker processes (default 2)")
+    workers.set_defaults(func=cmd_workers)
+
+    report = sub.add_parser("report", help="where the capacity report is; --network: all sites")
+    report.add_argument(
+        "--network", action="store_true", help="build it for every site in TWIN_PUBLISH_POSTGRES"
+    )
+    report.add_argument("--out", type=Path, help="network report file (default: under TWIN_HOME)")
+    report.set_defaults(func=cmd_report)
     return parser
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from twin.publish.postgres.connection import PostgresPublicationError
+    from twin.publish.postgres.network import default_target, write_network_report
+    from twin.publish.report.page import REPORT_NAME
+    from twin.settings import publish_postgres_url
+
+    paths = TwinPaths.from_env()
+    if not args.network:
+        local = paths.published / REPORT_NAME
+        if not local.is_file():
+            raise UserError(f"no capacity report under {paths.published} yet (twin run publishes)")
+        print(local)
+        return 0
+    url = publish_postgres_url()
+    if url is None:
+        raise UserError("the network report reads PostgreSQL: set TWIN_PUBLISH_POSTGRES first")
+    target = args.out or default_target(paths.home)
+    try:
+        network = write_network_report(url, target)
+    except PostgresPublicationError as error:
+        raise UserError(str(error).rstrip(".")) from None
+    print(f"network report for {len(network.site_ids)} sites: {target}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

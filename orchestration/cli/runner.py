@@ -1,8 +1,8 @@
 """`twin run`: process everything that has landed through Dagster, so every run shows in the UI.
 
 Stages, each a Dagster run against the instance in DAGSTER_HOME:
-1. batch loads, one run per landed batch (the partitioned jobs the landing sensor triggers), two at a
-   time: they write only their own Parquet files, so they never contend for the warehouse;
+1. batch loads: one run per landing burst, as the landing sensor triggers it (every file landed since
+   the last run is one burst);
 2. KPIs and features (dbt is the warehouse's only writer, in the "warehouse" pool);
 3. the failure-risk model: retrain, gate, promote, score;
 4. the scenario batch, one run per scenario partition, two at a time;
@@ -23,7 +23,7 @@ from pathlib import Path
 import dagster as dg
 
 from twin import settings
-from twin.ingest import batch_load, landing
+from twin.ingest import batch_load, bursts, landing
 from twin.paths import TwinPaths
 from twin.publish.inputs import ensure_publish_inputs
 
@@ -56,7 +56,7 @@ class StageRun:
 
 @dataclass
 class RunReport:
-    batches: list[StageRun] = field(default_factory=list)
+    batches: list[BatchResult] = field(default_factory=list)
     stages: list[StageRun] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
@@ -107,14 +107,21 @@ def _stdout_to(log_file: Path) -> Iterator[None]:
 
 def run_stage(job_name: str, log_file: Path, partition_key: str | None = None) -> StageRun:
     """Run one job in this process against the instance; its stdout (dbt's log) goes to log_file."""
+    from orchestration.defs.executors import execute_on_workers, runs_on_celery
+
     job = _definitions().resolve_job_def(job_name)
     with _stdout_to(log_file):
-        result = job.execute_in_process(
-            instance=dg.DagsterInstance.get(),
-            partition_key=partition_key,
-            run_config=QUIET,
-            raise_on_error=False,
-        )
+        if runs_on_celery(job):  # TWIN_CELERY_BROKER: the steps go to `twin workers`
+            result = execute_on_workers(
+                job_name, dg.DagsterInstance.get(), partition_key=partition_key, run_config=QUIET
+            )
+        else:
+            result = job.execute_in_process(
+                instance=dg.DagsterInstance.get(),
+                partition_key=partition_key,
+                run_config=QUIET,
+                raise_on_error=False,
+            )
     failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
     blocked = [e.check_name for e in failed if e.severity == dg.AssetCheckSeverity.ERROR]
     warnings = [e.check_name for e in failed if e.severity != dg.AssetCheckSeverity.ERROR]
@@ -140,39 +147,62 @@ def run_partitions(
     return runs
 
 
-def pending_batches(paths: TwinPaths) -> list[landing.LandedBatch]:
-    """Archived batches without an audit record: landed but not loaded yet."""
+@dataclass
+class BatchResult:
+    """One landed file's outcome, from its audit record (`twin batches` shows the same)."""
+
+    file: str
+    source: str
+    status: str
+    warnings: list[str]
+
+    @property
+    def success(self) -> bool:
+        return self.status != "quarantined"
+
+
+def _batch_result(record: dict) -> BatchResult:
+    completeness = (record.get("checks") or {}).get("completeness") or {}
+    warned = record["status"] != "quarantined" and completeness.get("passed") is False
+    return BatchResult(
+        record["file"],
+        record["source"],
+        record["status"],
+        ["historian_tag_completeness"] if warned else [],
+    )
+
+
+def pending_bursts(paths: TwinPaths) -> list[bursts.Burst]:
+    """Landing bursts with a batch not loaded yet; what is archived but in no burst becomes one."""
+    bursts.open_burst(paths)
     audited = {record["batch_id"] for record in batch_load.read_audit(paths)}
-    return [b for b in landing.archived_batches(paths) if b.batch_id not in audited]
+    return [b for b in bursts.list_bursts(paths) if not set(b.batch_ids) <= audited]
 
 
-def register_partitions(instance: dg.DagsterInstance, batches: list[landing.LandedBatch]) -> None:
-    from orchestration.defs.ingest.partitions import BATCH_PARTITIONS
+def register_bursts(instance: dg.DagsterInstance, pending: list[bursts.Burst]) -> None:
+    from orchestration.defs.ingest.partitions import LANDING_BURSTS
 
-    for source, partitions in BATCH_PARTITIONS.items():
-        keys = [b.batch_id for b in batches if b.source == source]
-        known = set(instance.get_dynamic_partitions(partitions.name))
-        missing = [k for k in keys if k not in known]
-        if missing:
-            instance.add_dynamic_partitions(partitions.name, missing)
+    known = set(instance.get_dynamic_partitions(LANDING_BURSTS.name))
+    missing = [b.burst_id for b in pending if b.burst_id not in known]
+    if missing:
+        instance.add_dynamic_partitions(LANDING_BURSTS.name, missing)
 
 
-def load_batches(
-    batches: list[landing.LandedBatch], log_file: Path, progress: Progress = print
-) -> list[StageRun]:
-    from orchestration.defs.ingest.jobs import ingest_job_name
+def load_bursts(
+    paths: TwinPaths, pending: list[bursts.Burst], log_file: Path, progress: Progress = print
+) -> tuple[list[StageRun], list[BatchResult]]:
+    """One load run per burst (every source's files in it); the outcome of each file."""
+    from orchestration.defs.ingest.jobs import INGEST_JOB
 
-    runs: list[StageRun] = []
-    for source in {b.source for b in batches}:
-        mine = [b for b in batches if b.source == source]
-        runs += run_partitions(
-            ingest_job_name(source),
-            [b.batch_id for b in mine],
-            [f"{source}/{b.file}" for b in mine],
-            log_file,
-            progress,
+    runs = [run_stage(INGEST_JOB, log_file, burst.burst_id) for burst in pending]
+    wanted = {batch_id for burst in pending for batch_id in burst.batch_ids}
+    results = [_batch_result(r) for r in batch_load.read_audit(paths) if r["batch_id"] in wanted]
+    for done, result in enumerate(results, start=1):
+        detail = f"{result.status}" + (
+            f", warning: {result.warnings[0]}" if result.warnings else ""
         )
-    return runs
+        progress(f"  [{done}/{len(results)}] {result.source}/{result.file}: {detail}")
+    return runs, results
 
 
 def refresh_kpis(log_file: Path) -> tuple[bool, str]:
@@ -202,13 +232,14 @@ def run_twin(paths: TwinPaths, *, progress: Progress = print) -> RunReport:
     report = RunReport()
     claimed = landing.claim_landed_files(paths)
     progress(f"claimed {len(claimed)} new landed file(s)")
-    batches = pending_batches(paths)
-    register_partitions(dg.DagsterInstance.get(), batches)
-    progress(f"loading {len(batches)} batch(es)")
-    report.batches = load_batches(batches, log_file, progress)
+    pending = pending_bursts(paths)
+    register_bursts(dg.DagsterInstance.get(), pending)
+    count = sum(len(b.batch_ids) for b in pending)
+    progress(f"loading {count} batch(es) in {len(pending)} load run(s)")
+    loads, report.batches = load_bursts(paths, pending, log_file, progress)
     report.errors += [
-        f"batch run {r.run_id} for {r.partition} failed"
-        for r in report.batches
+        f"load run {r.run_id} for landing burst {r.partition} failed"
+        for r in loads
         if not r.success and not r.blocked_by
     ]
 

@@ -7,7 +7,7 @@ is one tick of the automation sensor (the cursor carries what was already handle
 import dagster as dg
 import pytest
 
-from orchestration.cli.runner import register_partitions
+from orchestration.cli.runner import pending_bursts, register_bursts
 from orchestration.definitions import defs
 from twin.ingest import landing
 from twin.ingest.audit import read_audit
@@ -87,12 +87,12 @@ def ticks(definitions):
         yield Ticks(definitions, instance)
 
 
-def _land(ticks: Ticks, batch_id: str, *, loaded: bool = True) -> None:
-    """One batch per source registered; materialized unless its load failed."""
-    for source in SOURCES:
-        ticks.instance.add_dynamic_partitions(f"{source}_batches", [f"{source}-{batch_id}"])
-        if loaded:
-            ticks.materialize(dg.AssetKey(["raw", source]), [f"{source}-{batch_id}"])
+def _land(ticks: Ticks, burst_id: str, *, loaded: bool = True) -> None:
+    """One landing burst with a batch per source, registered; materialized unless its load failed."""
+    ticks.instance.add_dynamic_partitions("landing_bursts", [burst_id])
+    if loaded:
+        for source in SOURCES:
+            ticks.materialize(dg.AssetKey(["raw", source]), [burst_id])
 
 
 def _upstream(graph, key: dg.AssetKey) -> set:
@@ -195,10 +195,11 @@ def test_a_quarantined_batch_records_no_materialization_and_starts_nothing(ticks
     paths = TwinPaths(twin_env).ensure()
     (paths.landing_dir("historian") / "broken.csv").write_bytes(b"tag,ts\n\x00\xff\xfe garbage")
     (batch,) = landing.claim_landed_files(paths)
-    register_partitions(ticks.instance, [batch])
-    job = defs().resolve_job_def("ingest_historian_job")  # resources bound to this TWIN_HOME
+    (burst,) = pending_bursts(paths)
+    register_bursts(ticks.instance, [burst])
+    job = defs().resolve_job_def("ingest_job")  # resources bound to this TWIN_HOME
     run = job.execute_in_process(
-        instance=ticks.instance, partition_key=batch.batch_id, raise_on_error=False
+        instance=ticks.instance, partition_key=burst.burst_id, raise_on_error=False
     )
 
     raw = dg.AssetKey(["raw", "historian"])
@@ -208,5 +209,5 @@ def test_a_quarantined_batch_records_no_materialization_and_starts_nothing(ticks
     contract = {e.check_name: e.passed for e in run.get_asset_check_evaluations()}
     assert contract["historian_batch_contract"] is False
     latest = ticks.instance.get_latest_materialization_event(raw)
-    assert latest is None or latest.dagster_event.partition != batch.batch_id
+    assert latest is None or latest.dagster_event.partition != burst.burst_id
     assert ticks.tick().total_requested == 0, "a quarantined batch sets nothing in motion"

@@ -14,13 +14,15 @@ def definitions() -> dg.Definitions:
     return defs()
 
 
-def test_every_source_has_a_partitioned_ingest_asset_with_blocking_checks(definitions) -> None:
+def test_every_source_has_an_ingest_asset_partitioned_by_landing_burst_with_blocking_checks(
+    definitions,
+) -> None:
     graph = definitions.resolve_asset_graph()
     for source in SOURCES:
         key = dg.AssetKey(["raw", source])
         node = graph.get(key)
         assert node.partitions_def is not None
-        assert node.partitions_def.name == f"{source}_batches"
+        assert node.partitions_def.name == "landing_bursts"
         checks = {check.name: check for check in definitions.resolve_assets_def(key).check_specs}
         assert checks[f"{source}_batch_contract"].blocking
     historian_checks = {
@@ -53,8 +55,11 @@ def test_dbt_kpi_marts_depend_on_the_ingest_assets(definitions) -> None:
 def test_the_landing_sensor_and_jobs_are_defined(definitions) -> None:
     sensor = definitions.resolve_sensor_def("landing_files_sensor")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
-    for source in SOURCES:
-        assert definitions.resolve_job_def(f"ingest_{source}_job") is not None
+    # one load job for every source: a burst of files from several sources is one run
+    ingest = definitions.resolve_job_def("ingest_job")
+    assert ingest.asset_layer.selected_asset_keys == {
+        dg.AssetKey(["raw", source]) for source in SOURCES
+    }
     assert definitions.resolve_job_def("kpi_job") is not None
 
 

@@ -42,6 +42,7 @@ from twin.publish.catalog import CATALOG_NAME, write_version
 from twin.publish.events.delivery import after_publication
 from twin.publish.exports import EXPORTS_DIR, INDEX_NAME, write_exports
 from twin.publish.inputs import ensure_publish_inputs
+from twin.publish.postgres.writer import mirror_current_publication
 from twin.publish.publication import Publication
 from twin.publish.report.page import write_report
 from twin.publish.table_checks import (
@@ -241,6 +242,8 @@ def publish(paths: TwinPaths, tables: Mapping[str, Any], lineage: Mapping[str, A
     # Change events after the lock: delivery does network I/O (up to its timeout) and must not hold
     # up other publishers; both versions compared are immutable, and the outbox has its own lock.
     after_publication(paths, publication, live["switch"]["from"])
+    # Last: the local publication is complete whatever PostgreSQL says (DESIGN §3.7, docs/postgres.md).
+    mirror_current_publication(paths)
     return publication
 
 

@@ -1,21 +1,15 @@
-"""Batch load jobs: one per source, a run loads landed batches (partitions) into the lake and checks them."""
+"""The batch load job: one run loads one landing burst (every source's batches in it) and checks them."""
 
 import dagster as dg
 
-from orchestration.defs.ingest.partitions import BATCH_PARTITIONS
+from orchestration.defs.ingest.partitions import LANDING_BURSTS
 from twin.paths import SOURCES
 
+INGEST_JOB = "ingest_job"
 
-def ingest_job_name(source: str) -> str:
-    return f"ingest_{source}_job"
-
-
-ingest_jobs = [
-    dg.define_asset_job(
-        ingest_job_name(source),
-        selection=dg.AssetSelection.assets(dg.AssetKey(["raw", source])),
-        partitions_def=BATCH_PARTITIONS[source],
-        description=f"Load one landed {source} batch into the lake and check it.",
-    )
-    for source in SOURCES
-]
+ingest_job = dg.define_asset_job(
+    INGEST_JOB,
+    selection=dg.AssetSelection.assets(*(dg.AssetKey(["raw", source]) for source in SOURCES)),
+    partitions_def=LANDING_BURSTS,
+    description="Load the landed batches of one burst into the lake and check each of them.",
+)

@@ -1,9 +1,5 @@
-"""One dynamic partition per landed batch (its sha256), per source."""
+"""One dynamic partition per landing burst (twin.ingest.bursts): the batches claimed together."""
 
 import dagster as dg
 
-from twin.paths import SOURCES
-
-BATCH_PARTITIONS: dict[str, dg.DynamicPartitionsDefinition] = {
-    source: dg.DynamicPartitionsDefinition(name=f"{source}_batches") for source in SOURCES
-}
+LANDING_BURSTS = dg.DynamicPartitionsDefinition(name="landing_bursts")

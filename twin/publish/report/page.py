@@ -9,7 +9,7 @@ writer lock, so ``published/report.html`` always describes the version ``catalog
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,12 +46,20 @@ CSP = "default-src 'none'; style-src 'unsafe-inline'"
 
 
 def build_report(
-    tables: Mapping[str, pd.DataFrame], manifest: Mapping[str, Any], accuracy: pd.DataFrame | None
+    tables: Mapping[str, pd.DataFrame],
+    manifest: Mapping[str, Any],
+    accuracy: pd.DataFrame | None,
+    *,
+    lead_sections: Sequence[str] = (),
 ) -> str:
-    """The whole page for one publication: published tables, its manifest, optional accuracy frame."""
+    """The whole page for one publication: published tables, its manifest, optional accuracy frame.
+
+    ``lead_sections`` (HTML, already escaped) come first: the network report lists its sites there.
+    """
     weeks = line_weeks(tables["capacity_supply"])
     baseline = baseline_scenario(weeks["scenario_id"]) if len(weeks) else BASELINE
     sections = [
+        *lead_sections,
         capacity_section(weeks, baseline),
         feasibility_section(tables.get("capacity_feasibility"), baseline),
         scenario_section(weeks, baseline),
