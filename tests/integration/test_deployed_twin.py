@@ -22,8 +22,10 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
+from bench.deployed_timeline import format_timeline, run_timings
 from orchestration.lib.alerts import failure_log
 from twin.paths import TwinPaths
 from twin.publish.versions import list_versions, read_manifest
@@ -173,14 +175,28 @@ def _wait_until_idle(url: str, landed: float) -> None:
         time.sleep(2)
 
 
+def _timeline(deployed: DeployedTwin, since: float) -> list:
+    """The runs since the landing, printed (BENCHMARKS.md quotes it: where the seconds go)."""
+    with dg.DagsterInstance.from_config(deployed.env["DAGSTER_HOME"]) as instance:
+        timings = run_timings(instance, since)
+    print(format_timeline(timings))
+    return timings
+
+
 def test_landed_files_reach_a_new_publication_with_nobody_acting(deployed: DeployedTwin) -> None:
     assert list_versions(deployed.paths) == []
+    since = time.time()
     batch_ids = _drop(deployed.staged, deployed.paths.landing)
     assert len(batch_ids) >= 4 * DAYS
     landed = time.monotonic()
     elapsed = _wait_for_version(deployed, 1, landed)
     print(f"\nfile to publication: {elapsed:.0f} s ({len(batch_ids)} landed files, {DAYS} days)")
     _wait_until_idle(deployed.url, landed)
+    loads = [t for t in _timeline(deployed, since) if t.job == "ingest_job"]
+    # one landing burst is one load run (two if a sensor tick fell between two of the renames)
+    assert 1 <= len(loads) <= 2, (
+        f"{len(loads)} load runs for {len(batch_ids)} files landed together"
+    )
     runs = _runs(deployed.url)
     assert {r["status"] for r in runs} == {"SUCCESS"}, "every run succeeded"
     rebuilds = [r for r in runs if any(k["path"][0] == "marts" for k in r["assetSelection"] or [])]
@@ -197,11 +213,16 @@ def test_the_next_days_files_publish_a_new_version(deployed: DeployedTwin) -> No
     if not before:
         pytest.skip("needs the publication of the test above")
     deployed.generate("--days", "1")  # continues the same plant history
+    since = time.time()
     batch_ids = _drop(deployed.staged, deployed.paths.landing)
     landed = time.monotonic()
     elapsed = _wait_for_version(deployed, len(before) + 1, landed)
     print(f"\nnext day, file to publication: {elapsed:.0f} s ({len(batch_ids)} landed files)")
     _wait_until_idle(deployed.url, landed)
+    timings = _timeline(deployed, since)
+    assert len([t for t in timings if t.job == "ingest_job"]) <= 2, "a day's files are one load run"
+    rebuilds = [t for t in timings if any(a.startswith("marts/") for a in t.assets)]
+    assert len(rebuilds) == 1, "the day's files from every source are one KPI rebuild"
 
     assert {r["status"] for r in _runs(deployed.url)} == {"SUCCESS"}
     manifest = read_manifest(deployed.paths)

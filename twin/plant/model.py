@@ -10,9 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
+from statistics import fmean
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -149,6 +150,24 @@ class Line(_Strict):
             else:
                 out.append([m])
         return out
+
+    @property
+    def products(self) -> list[str]:
+        """The products every machine of the line has a cycle time for: what the line can make."""
+        return sorted(set.intersection(*(set(m.ideal_cycle_time_s) for m in self.machines)))
+
+    def constraint_rate_per_h(self, product: str, counts: Sequence[int] | None = None) -> float:
+        """Ideal units per hour of ``product`` at the line's slowest station.
+
+        A station's rate is the mean ideal rate of its machines times how many it has: ``counts``
+        per station where a scenario adds machines, else the machines the plant model lists.
+        """
+        stations = self.stations
+        counts = [len(s) for s in stations] if counts is None else counts
+        return min(
+            count * fmean(3600.0 / m.ideal_cycle_time_s[product] for m in station)
+            for station, count in zip(stations, counts, strict=True)
+        )
 
 
 class FailureMode(_Strict):

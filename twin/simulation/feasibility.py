@@ -67,14 +67,10 @@ def constraint_rates(plant: Plant, line: LineParams) -> tuple[dict[str, float], 
     included through ``line.counts``); the constraint is the slowest station.
     """
     plant_line = next(x for x in plant.lines if x.id == line.id)
-    cycle = {m.id: m.ideal_cycle_time_s for m in plant_line.machines}
-    makes = set.intersection(*(set(c) for c in cycle.values()))
-    per_product = {}
-    for product in sorted(makes):
-        per_product[product] = min(
-            count * float(np.mean([3600.0 / cycle[m][product] for m in ids]))
-            for ids, count in zip(line.station_members, line.counts, strict=True)
-        )
+    per_product = {
+        product: plant_line.constraint_rate_per_h(product, line.counts)
+        for product in plant_line.products
+    }
     mix = min(m.rate_per_h * c for m, c in zip(line.machines, line.counts, strict=True))
     return per_product, mix
 

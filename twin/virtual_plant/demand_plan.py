@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from pathlib import Path
+from statistics import fmean
 
 import numpy as np
 import pandas as pd
@@ -57,7 +58,7 @@ def demand_plan(
     rng = np.random.default_rng([seed, first_week.toordinal()])
     makers: dict[str, list[str]] = {}
     for line in plant.lines:
-        for product in _products(line):
+        for product in line.products:
             makers.setdefault(product, []).append(line.id)
     version = f"demo-{first_week.isoformat()}"
     rows = []
@@ -71,15 +72,10 @@ def demand_plan(
         demand: dict[tuple[str, str | None], float] = {}
         shared: dict[str, dict[str, float]] = {}  # product -> line -> units the line could take
         for line in plant.lines:
-            products = _products(line)
+            products = line.products
             rate = (per_shift_hour or {}).get(line.id)
-            if rate is None:
-                # the constraint: the slowest machine at the products' mean cycle time
-                cycle = max(
-                    float(np.mean([m.ideal_cycle_time_s[p] for p in products]))
-                    for m in line.machines
-                )
-                rate = 3600 / cycle * DEMO_EFFICIENCY
+            if rate is None:  # the constraint's ideal rate, at an even mix of the products
+                rate = fmean(line.constraint_rate_per_h(p) for p in products) * DEMO_EFFICIENCY
             units = hours * rate * load
             for p in products:
                 if len(makers[p]) > 1:
@@ -123,14 +119,7 @@ def _shared_demand(plant: Plant, product: str, takes: Mapping[str, float]) -> fl
     proportion to each line's ideal rate for it at the constraint (twin.simulation.feasibility),
     so the total is the largest that gives no line more than it could take."""
     rates = {
-        line.id: 3600 / max(m.ideal_cycle_time_s[product] for m in line.machines)
-        for line in plant.lines
-        if line.id in takes
+        line.id: line.constraint_rate_per_h(product) for line in plant.lines if line.id in takes
     }
     total_rate = sum(rates.values())
     return min(takes[line] * total_rate / rate for line, rate in rates.items())
-
-
-def _products(line) -> list[str]:
-    """The products every machine of the line has a cycle time for (what the line can make)."""
-    return sorted(set.intersection(*(set(m.ideal_cycle_time_s) for m in line.machines)))

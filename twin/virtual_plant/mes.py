@@ -83,8 +83,8 @@ def day_context(
 
 
 def line_products(line: Line) -> list[str]:
-    common = set.intersection(*(set(m.ideal_cycle_time_s) for m in line.machines))
-    return sorted(common) if common else sorted(line.machines[0].ideal_cycle_time_s)
+    """What the line makes; a line whose machines share no product runs its first machine's."""
+    return line.products or sorted(line.machines[0].ideal_cycle_time_s)
 
 
 def shift_product(seed: int, line: Line, clock: OpClock, index: int) -> str:

@@ -5,8 +5,10 @@ import datetime as dt
 import pandas as pd
 import pytest
 
+from tests.support.foreign_plant import CALENDAR
 from tests.support.lake import load_all
 from twin.plant.calendar import shift_windows
+from twin.plant.model import parse_plant
 from twin.virtual_plant.demand_plan import LOAD_PROFILE, demand_plan, write_demand_plan
 
 MONDAY = dt.date(2026, 12, 7)
@@ -87,3 +89,55 @@ def test_a_shared_product_is_sized_so_the_twins_split_overloads_no_line(plant):
     for line, units in assigned.items():
         assert units <= could_take[line] * 1.04, line  # ±3 % load noise, rounding
     assert assigned["L1"] == pytest.approx(could_take["L1"], rel=0.04)  # L1 binds
+
+
+def _machine(machine_id: str, cycle_times: dict[str, float]) -> dict:
+    return {"id": machine_id, "type": "cell", "ideal_cycle_time_s": cycle_times}
+
+
+PARALLEL_RAW = {
+    "calendar": CALENDAR,
+    "site": {"id": "PAR", "name": "a shared product, a parallel station", "timezone": "UTC"},
+    "products": [{"id": "Q", "family": "f"}],
+    "lines": [
+        {"id": "A", "buffer_capacity": 4, "machines": [_machine("A-1", {"Q": 36.0})]},
+        {
+            "id": "B",
+            "buffer_capacity": 4,
+            "machines": [
+                # two 60 s machines side by side (120 /h), then a 45 s machine (80 /h): the
+                # constraint is 80 /h, not the 60 /h of the longest cycle time
+                {**_machine("B-1", {"Q": 60.0}), "station": "wash"},
+                {**_machine("B-2", {"Q": 60.0}), "station": "wash"},
+                _machine("B-3", {"Q": 45.0}),
+            ],
+        },
+    ],
+}
+
+
+def test_a_shared_product_fits_a_foreign_plant_with_a_parallel_station():
+    from twin.simulation.feasibility import assign_demand
+    from twin.simulation.line_params import build_line_params
+    from twin.simulation.scenarios import BASELINE
+
+    plant = parse_plant(PARALLEL_RAW)
+    line_b = next(line for line in plant.lines if line.id == "B")
+    assert line_b.constraint_rate_per_h("Q") == pytest.approx(80.0)
+    rates = {"A": 60.0, "B": 40.0}  # units per shift hour each line made in its history
+    plan = demand_plan(plant, MONDAY, weeks=1, per_shift_hour=rates).assign(
+        week_start=MONDAY, demand_units=lambda f: f["quantity"].astype(float)
+    )
+    assert set(plan["line_id"]) == {""}, "a product both lines make is planned without a line"
+    lines = build_line_params(plant, None, None, None, BASELINE, dt.datetime(2026, 12, 6, 23))
+    assigned = assign_demand(plant, lines, plan).groupby("line_id")["demand_units"].sum()
+    hours = sum(
+        (w.end - w.start).total_seconds() / 3600
+        for w in shift_windows(plant, MONDAY, MONDAY + dt.timedelta(days=6))
+    )
+    could_take = {line: hours * rate * LOAD_PROFILE[0] for line, rate in rates.items()}
+    for line, units in assigned.items():
+        assert units <= could_take[line] * 1.04, line
+    # the twin splits 100 : 80 by the constraints' ideal rates, so B (40 of its 80) binds
+    assert assigned["B"] == pytest.approx(could_take["B"], rel=0.04)
+    assert assigned["A"] / assigned["B"] == pytest.approx(100 / 80, rel=0.01)
