@@ -66,6 +66,11 @@ def shift_windows(plant: Plant, first: dt.date, last: dt.date) -> list[Window]:
     return sorted(windows, key=lambda w: w.start)
 
 
+def shift_hours(plant: Plant, first: dt.date, last: dt.date) -> float:
+    """Hours of shift starting on the site-local dates [first, last] (what a line can work)."""
+    return sum(w.hours for w in shift_windows(plant, first, last))
+
+
 def local_date_of(plant: Plant, utc: dt.datetime) -> dt.date:
     """The site-local date of a naive UTC instant."""
     return utc.replace(tzinfo=UTC).astimezone(plant.tz).date()

@@ -20,7 +20,7 @@ from statistics import fmean
 import numpy as np
 import pandas as pd
 
-from twin.plant.calendar import shift_windows
+from twin.plant.calendar import shift_hours
 from twin.plant.model import Plant
 from twin.virtual_plant.landing_files import write_csv
 
@@ -36,7 +36,7 @@ def made_per_shift_hour(
     plant: Plant, good_units: Mapping[str, float], first: dt.date, last: dt.date
 ) -> dict[str, float]:
     """Good units per shift hour of each line over the days ``first``..``last`` (inclusive)."""
-    hours = sum((x.end - x.start).total_seconds() / 3600 for x in shift_windows(plant, first, last))
+    hours = shift_hours(plant, first, last)
     if hours <= 0:
         return {}
     return {line: units / hours for line, units in good_units.items()}
@@ -64,10 +64,7 @@ def demand_plan(
     rows = []
     for w in range(weeks):
         monday = first_week + dt.timedelta(weeks=w)
-        hours = sum(
-            (x.end - x.start).total_seconds() / 3600
-            for x in shift_windows(plant, monday, monday + dt.timedelta(days=6))
-        )
+        hours = shift_hours(plant, monday, monday + dt.timedelta(days=6))
         load = LOAD_PROFILE[w % len(LOAD_PROFILE)] * float(rng.uniform(0.97, 1.03))
         demand: dict[tuple[str, str | None], float] = {}
         shared: dict[str, dict[str, float]] = {}  # product -> line -> units the line could take

@@ -7,7 +7,7 @@ import pytest
 
 from tests.support.foreign_plant import CALENDAR
 from tests.support.lake import load_all
-from twin.plant.calendar import shift_windows
+from twin.plant.calendar import shift_hours
 from twin.plant.model import parse_plant
 from twin.virtual_plant.demand_plan import LOAD_PROFILE, demand_plan, write_demand_plan
 
@@ -58,13 +58,11 @@ def test_the_generator_reports_what_each_line_made_and_the_plan_uses_it(paths, p
         made = production.loc[production["machine_id"] == last, "good_qty"].sum()
         assert report.line_good_units[line.id] == made > 0
     rates = made_per_shift_hour(plant, report.line_good_units, first, report.last_day)
-    shift_hours = sum(
-        (w.end - w.start).total_seconds() / 3600 for w in shift_windows(plant, first, first)
-    )  # one weekday's shifts
+    day_hours = shift_hours(plant, first, first)  # one weekday's shifts
     plan = demand_plan(plant, MONDAY, weeks=1, per_shift_hour=rates)
     l3 = plan.loc[plan["line_id"] == "L3", "quantity"].sum()
     # a week of five such days at a load near LOAD_PROFILE[0] (±3 % noise)
-    assert l3 == pytest.approx(5 * shift_hours * rates["L3"] * LOAD_PROFILE[0], rel=0.04)
+    assert l3 == pytest.approx(5 * day_hours * rates["L3"] * LOAD_PROFILE[0], rel=0.04)
 
 
 def test_a_shared_product_is_sized_so_the_twins_split_overloads_no_line(plant):
@@ -81,10 +79,7 @@ def test_a_shared_product_is_sized_so_the_twins_split_overloads_no_line(plant):
     (baseline,) = (s for s in load_scenarios(None, plant) if s.id == "baseline")
     lines = build_line_params(plant, None, None, None, baseline, dt.datetime(2026, 12, 6, 23))
     assigned = assign_demand(plant, lines, plan).groupby("line_id")["demand_units"].sum()
-    hours = sum(
-        (w.end - w.start).total_seconds() / 3600
-        for w in shift_windows(plant, MONDAY, MONDAY + dt.timedelta(days=6))
-    )
+    hours = shift_hours(plant, MONDAY, MONDAY + dt.timedelta(days=6))
     could_take = {line: hours * rate * LOAD_PROFILE[0] for line, rate in rates.items()}
     for line, units in assigned.items():
         assert units <= could_take[line] * 1.04, line  # ±3 % load noise, rounding
@@ -131,10 +126,7 @@ def test_a_shared_product_fits_a_foreign_plant_with_a_parallel_station():
     assert set(plan["line_id"]) == {""}, "a product both lines make is planned without a line"
     lines = build_line_params(plant, None, None, None, BASELINE, dt.datetime(2026, 12, 6, 23))
     assigned = assign_demand(plant, lines, plan).groupby("line_id")["demand_units"].sum()
-    hours = sum(
-        (w.end - w.start).total_seconds() / 3600
-        for w in shift_windows(plant, MONDAY, MONDAY + dt.timedelta(days=6))
-    )
+    hours = shift_hours(plant, MONDAY, MONDAY + dt.timedelta(days=6))
     could_take = {line: hours * rate * LOAD_PROFILE[0] for line, rate in rates.items()}
     for line, units in assigned.items():
         assert units <= could_take[line] * 1.04, line
