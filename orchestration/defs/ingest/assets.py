@@ -16,7 +16,7 @@ from orchestration.lib.checks import (
     contract_check_result,
 )
 from orchestration.lib.resources import TwinHome
-from twin.ingest import batch_load, bursts
+from twin.ingest import bursts, parallel_load
 from twin.paths import SOURCES
 
 DESCRIPTIONS = {
@@ -104,37 +104,35 @@ def _check_specs(source: str) -> list[dg.AssetCheckSpec]:
     can_subset=True,
 )
 def raw_batches(context: dg.AssetExecutionContext, twin: TwinHome):
-    plant = twin.plant()
-    batches = bursts.burst_batches(twin.paths, context.partition_key)
+    selected = {source for source in SOURCES if raw_key(source) in context.selected_asset_keys}
+    batches = [
+        b for b in bursts.burst_batches(twin.paths, context.partition_key) if b.source in selected
+    ]
+    outcomes = parallel_load.load_batches(
+        twin.paths, twin.plant(), batches, completeness_threshold=COMPLETENESS_THRESHOLD
+    )
     for source in SOURCES:
-        key = raw_key(source)
-        mine = [b for b in batches if b.source == source]
-        if key not in context.selected_asset_keys or not mine:
+        mine = [o for b, o in zip(batches, outcomes, strict=True) if b.source == source]
+        if not mine:
             continue
-        audits, contracts, completeness = [], [], []
-        for batch in mine:
-            outcome = batch_load.load_batch(
-                twin.paths, plant, batch, completeness_threshold=COMPLETENESS_THRESHOLD
-            )
-            audit = outcome.audit
-            audits.append(audit)
-            contracts.append(
-                (
-                    audit["file"],
-                    contract_check_result(contract_check_name(source), audit, outcome.contract),
-                )
-            )
-            if source == "historian":
-                completeness.append(
-                    (
-                        audit["file"],
-                        completeness_check_result(COMPLETENESS_CHECK, outcome.completeness),
-                    )
-                )
+        key = raw_key(source)
+        audits = [o.audit for o in mine]
+        for audit in audits:
             if audit["status"] == "quarantined":
                 context.log.warning(f"{audit['file']} quarantined: {audit.get('reason')}")
+        contracts = [
+            (
+                o.audit["file"],
+                contract_check_result(contract_check_name(source), o.audit, o.contract),
+            )
+            for o in mine
+        ]
         results = [burst_check_result(key, contract_check_name(source), contracts)]
-        if completeness:
+        if source == "historian":
+            completeness = [
+                (o.audit["file"], completeness_check_result(COMPLETENESS_CHECK, o.completeness))
+                for o in mine
+            ]
             results.append(burst_check_result(key, COMPLETENESS_CHECK, completeness))
         if all(a["status"] == "quarantined" for a in audits):
             yield from results
