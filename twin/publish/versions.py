@@ -255,6 +255,7 @@ def rollback(paths: TwinPaths, publication_id: str) -> Publication:
         live = _switch(paths.published, publication_id, kind="rollback")
         publication = _publication(paths.published, publication_id, live)
         write_report(paths, publication)
+    mirror_current_publication(paths)  # PostgreSQL serves what catalog.duckdb serves, also now
     return publication
 
 

@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from twin.files import write_text_atomically
-from twin.publish.postgres.connection import PostgresPublicationError, connect
+from twin.publish.postgres.connection import PostgresPublicationError, connect, safe_reason
 from twin.publish.postgres.schema import PUBLICATIONS, SCHEMA, quote_ident, relations
 from twin.publish.report.charts import esc, fmt_number, table, td
 from twin.publish.report.page import build_report
+from twin.settings import redact_url
 
 if TYPE_CHECKING:
     import psycopg
@@ -87,6 +88,11 @@ def read_network(url: str) -> NetworkPublication:
                 tables = {r.name: _frame(conn, r) for r in relations() if r.kind == "table"}
         except psycopg.errors.UndefinedTable:
             sites = []
+        except psycopg.Error as error:
+            raise PostgresPublicationError(
+                f"cannot read the network's publications from {redact_url(url)}: "
+                f"{safe_reason(error, url)}."
+            ) from None
     if not sites:
         raise PostgresPublicationError(
             f"no site has published into {SCHEMA} yet: run `twin run` with TWIN_PUBLISH_POSTGRES set."

@@ -151,15 +151,27 @@ def held_columns(conn: psycopg.Connection) -> dict[str, list[tuple[str, str]]]:
     return held
 
 
+def _column_differences(have: list[tuple[str, str]], want: list[tuple[str, str]]) -> list[str]:
+    held, wanted = dict(have), dict(want)
+    found = [f"missing column {c}" for c in wanted if c not in held]
+    found += [f"unexpected column {c}" for c in held if c not in wanted]
+    found += [
+        f"column {c} is {held[c]}, not {t}" for c, t in wanted.items() if c in held and held[c] != t
+    ]
+    if not found:  # same columns and types, another order: `select *` would differ
+        found = [f"columns in the order {[c for c, _ in have]}"]
+    return found
+
+
 def column_failures(held: dict[str, list[tuple[str, str]]]) -> list[str]:
     """Relations whose columns (names, order, types) differ from their contract, one line each."""
     failures = []
     for relation in relations():
-        have = held.get(relation.name)
-        if have is not None and have != relation.pg_columns():
+        have, want = held.get(relation.name), relation.pg_columns()
+        if have is not None and have != want:
             failures.append(
-                f"{relation.qualified} has columns {have}, contract {relation.name} "
-                f"{relation.contract_version} says {relation.pg_columns()}"
+                f"{SCHEMA}.{relation.name} does not match contract {relation.name} "
+                f"{relation.contract_version}: {', '.join(_column_differences(have, want))}"
             )
     return failures
 
