@@ -16,7 +16,13 @@ import yaml
 from twin import settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-POSTGRES_STORAGE = {"postgres": {"postgres_url": {"env": "TWIN_DAGSTER_POSTGRES"}}}
+POSTGRES_STORAGE = {
+    "custom": {
+        "module": "orchestration.lib.postgres_instance",
+        "class": "TwinPostgresStorage",
+        "config": {"postgres_url": {"env": "TWIN_DAGSTER_POSTGRES"}},
+    }
+}
 
 
 def instance_config(current: dict | None) -> dict:

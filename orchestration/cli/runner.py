@@ -107,7 +107,8 @@ def _stdout_to(log_file: Path) -> Iterator[None]:
 
 def run_stage(job_name: str, log_file: Path, partition_key: str | None = None) -> StageRun:
     """Run one job in this process against the instance; its stdout (dbt's log) goes to log_file."""
-    from orchestration.defs.executors import execute_on_workers, runs_on_celery
+    from orchestration.cli.celery_run import execute_on_workers
+    from orchestration.defs.executors import runs_on_celery
 
     job = _definitions().resolve_job_def(job_name)
     with _stdout_to(log_file):

@@ -14,7 +14,6 @@ model and scenarios as the process that starts the run, and the Dagster instance
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import cache
 
 import dagster as dg
 from dagster_celery import celery_executor
@@ -107,33 +106,3 @@ def twin_executor() -> dg.ExecutorDefinition:
         description="In the run's process; on Celery workers (TWIN_CELERY_BROKER) for the "
         "scenario batch and the batch loads.",
     )
-
-
-@cache
-def _code_location(*_environment: object) -> dg.Definitions:
-    from orchestration.definitions import defs
-
-    return defs()
-
-
-def code_location_job(job_name: str) -> dg.JobDefinition:
-    """A job of the code location as this process's environment defines it: the reconstructor
-    Celery workers call (once per environment, not once per step)."""
-    environment = (settings.twin_home(), settings.plant_file(), settings.scenarios_dir())
-    return _code_location(*map(str, environment)).resolve_job_def(job_name)
-
-
-def execute_on_workers(
-    job_name: str,
-    instance: dg.DagsterInstance,
-    *,
-    partition_key: str | None = None,
-    run_config: Mapping | None = None,
-):
-    """Run ``job_name`` in this process with its steps on the Celery workers; a context manager
-    yielding the run's result (``execute_in_process`` always runs steps in-process)."""
-    job = dg.build_reconstructable_job(
-        "orchestration.defs.executors", "code_location_job", reconstructable_args=(job_name,)
-    )
-    tags = {"dagster/partition": partition_key} if partition_key else None
-    return dg.execute_job(job, instance, run_config=run_config, tags=tags)

@@ -135,7 +135,8 @@ def test_kpis_are_built_for_every_machine_day(first_run) -> None:
     )
     assert with_oee == weekday_oee + len(weekend)
     for oee, busy, down, machine, repair_runs_into_the_day in weekend:
-        assert oee == 0 and busy == down, machine
+        assert oee == 0, machine
+        assert busy == down, machine
         assert repair_runs_into_the_day, f"{machine}: a weekend OEE without a repair running over"
     # The DST day is 23 hours long: data completeness is measured against 23 h of samples.
     (completeness,) = _query(
