@@ -8,23 +8,31 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 DBT_PROJECT = Path(__file__).resolve().parents[2] / "dbt_project"
 
 
 def dbt_build(
-    work: Path, *select: str, home: Path | None = None, timeout: int = 300
+    work: Path,
+    *select: str,
+    home: Path | None = None,
+    timeout: int = 300,
+    args: Sequence[str] = (),
+    command: str = "build",
 ) -> subprocess.CompletedProcess:
     """``dbt build [--select ...]``; with a selection only tests whose every parent is built run
-    (relationships to marts outside it stay out). ``home``: TWIN_HOME for this build."""
+    (relationships to marts outside it stay out). ``home``: TWIN_HOME for this build; ``args``:
+    more dbt arguments (``--vars``, ``--full-refresh``); ``command``: ``run`` skips the tests."""
     selection = ["--select", *select, "--indirect-selection", "cautious"] if select else []
     env = {**os.environ, "TWIN_HOME": str(home)} if home else None
     return subprocess.run(
         [
             str(Path(sys.executable).with_name("dbt")),
-            "build",
+            command,
             *selection,
+            *args,
             "--project-dir",
             str(DBT_PROJECT),
             "--profiles-dir",

@@ -1,3 +1,8 @@
+-- Tag × day: one site-local day per query (incremental_by_day); a day is rebuilt when historian
+-- samples of it arrive late, and every new date with data is added.
+{{ config(materialized='incremental_by_day', day_set='days_with_data', day_column='date') }}
+-- depends_on: {{ ref('stg_plant__days') }}
+
 with
 
 tags as (
@@ -9,12 +14,14 @@ tags as (
 days as (
 
     select * from {{ ref('int_days_with_data') }}
+    where {{ build_day() }} is null or date = {{ build_day() }}
 
 ),
 
 tag_days as (
 
     select * from {{ ref('int_sensor_readings_aggregated_to_day') }}
+    where {{ build_day() }} is null or date = {{ build_day() }}
 
 ),
 

@@ -1,12 +1,21 @@
 -- The historian is by far the largest input (~0.6 M samples per plant-day): aggregate it to
--- tag × hour once and keep the result as a table; every rolling feature reads this small version.
-{{ config(materialized='table') }}
+-- tag × hour and keep the result; every rolling feature reads this small version. Built one
+-- site-local day per query: the day's hours end in (day_start_at, day_end_at], so they hold the
+-- samples in (day_start_at − 1 h, day_end_at] (the extra hour serves time zones with half-hour
+-- offsets, whose day starts inside a UTC hour).
+{{ config(materialized='incremental_by_day', day_set='historian_hours', hour_column='hour_end_at') }}
+-- depends_on: {{ ref('stg_plant__days') }}
 
 with
 
 readings as (
 
     select * from {{ ref('stg_historian__sensor_readings') }}
+    where {{ build_day_start() }} is null
+        or (
+            measured_at > {{ build_day_start() }} - interval 1 hour
+            and measured_at <= {{ build_day_end() }}
+        )
 
 ),
 
@@ -45,6 +54,8 @@ aggregated as (
         max(value) filter (where quality = 'GOOD') as max_good_value,
         max(measured_at) as last_measured_at,
     from bucketed
+    where {{ build_day_start() }} is null
+        or (hour_end_at > {{ build_day_start() }} and hour_end_at <= {{ build_day_end() }})
     group by tag, hour_end_at
 
 ),

@@ -1,14 +1,25 @@
 {%- set baseline_days = var('feature_baseline_days', 7) -%}
 {%- set baseline_min_hours = var('feature_baseline_min_hours', 24) -%}
+{%- set lookback_hours = baseline_days * 24 + 23 -%}
 -- Rolling statistics per tag and hour (as_of = end of the hour). Every window ends at the current
--- row, so a feature only ever sees samples at or before as_of.
-{{ config(materialized='table') }}
+-- row, so a feature only ever sees samples at or before as_of. Built one site-local day per query:
+-- the day's hours plus the {{ lookback_hours }} h before them that the longest window (the baseline)
+-- reads; a changed hour therefore rebuilds the days up to {{ lookback_hours }} h after it.
+{{ config(
+    materialized='incremental_by_day',
+    day_set='machine_hours',
+    hour_column='as_of',
+    lookahead_hours=var('feature_baseline_days', 7) * 24 + 23,
+) }}
+-- depends_on: {{ ref('stg_plant__days') }}
 
 with
 
 machine_hours as (
 
     select * from {{ ref('int_machine_hours_enumerated') }}
+    where {{ build_day_start() }} is null
+        or (as_of > {{ build_day_start() }} and as_of <= {{ build_day_end() }})
 
 ),
 
@@ -21,6 +32,11 @@ tags as (
 hourly_readings as (
 
     select * from {{ ref('int_sensor_readings_hourly') }}
+    where {{ build_day_start() }} is null
+        or (
+            hour_end_at > {{ build_day_start() }} - interval {{ lookback_hours }} hours
+            and hour_end_at <= {{ build_day_end() }}
+        )
 
 ),
 
@@ -52,10 +68,45 @@ tag_hours_with_readings as (
         hourly_readings.sum_sq_dev_good
             + hourly_readings.good_samples * hourly_readings.mean_good_value ** 2 as sum_sq_good,
         epoch(tag_hours.as_of) / 3600.0 as as_of_hours,
+        false as is_look_back,
     from tag_hours
     left join hourly_readings
         on hourly_readings.tag = tag_hours.tag
         and hourly_readings.hour_end_at = tag_hours.as_of
+
+),
+
+-- The hours before the day that its windows reach back to, when one day is built: only hours
+-- with readings, since an hour without any adds nothing to a window (sums, counts, slopes and
+-- quantiles skip it). Their rows are read, never written.
+look_back as (
+
+    select
+        hourly_readings.machine_id,
+        hourly_readings.tag,
+        hourly_readings.signal,
+        hourly_readings.period_s,
+        hourly_readings.hour_end_at as as_of,
+        hourly_readings.samples_received,
+        hourly_readings.good_samples,
+        hourly_readings.mean_good_value,
+        hourly_readings.max_good_value,
+        hourly_readings.good_samples * hourly_readings.mean_good_value as sum_good,
+        hourly_readings.sum_sq_dev_good
+            + hourly_readings.good_samples * hourly_readings.mean_good_value ** 2 as sum_sq_good,
+        epoch(hourly_readings.hour_end_at) / 3600.0 as as_of_hours,
+        true as is_look_back,
+    from hourly_readings
+    where {{ build_day_start() }} is not null
+        and hourly_readings.hour_end_at <= {{ build_day_start() }}
+
+),
+
+window_input as (
+
+    select * from tag_hours_with_readings
+    union all by name
+    select * from look_back
 
 ),
 
@@ -85,7 +136,8 @@ windowed as (
         count(mean_good_value) over baseline as baseline_hours,
         quantile_cont(mean_good_value, 0.9) over baseline as baseline_hourly_mean_p90,
         stddev_samp(mean_good_value) over baseline as baseline_hourly_mean_stddev,
-    from tag_hours_with_readings
+        is_look_back,
+    from window_input
     window
         w6 as (partition by tag order by as_of range between interval 5 hours preceding and current row),
         w24 as (partition by tag order by as_of range between interval 23 hours preceding and current row),
@@ -126,6 +178,7 @@ statistics as (
         samples_received_24h,
         24 * 3600 / period_s as expected_samples_24h,
     from windowed
+    where not is_look_back
 
 ),
 
