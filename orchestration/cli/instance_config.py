@@ -5,6 +5,9 @@ TWIN_DAGSTER_POSTGRES is set, run, event-log and schedule storage on that Postgr
 (dagster-postgres). The file names the variable, not its value: the password never lands on disk,
 and every process that loads the instance (`twin run`, the webserver and daemon of `twin ui`,
 Celery workers) reads the URL from its own environment.
+
+Before the file is written the database must take a connection: an unreachable or malformed URL
+ends the command in one sentence (UserError) instead of dagster-postgres's retries and traceback.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from orchestration.cli.errors import UserError
 from twin import settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -44,7 +48,16 @@ def instance_config(current: dict | None) -> dict:
 
 def write_instance_config(dagster_home: Path) -> Path:
     """Create or update ``dagster_home``/dagster.yaml; rewritten only when the storage changes, so
-    an operator's own settings and comments survive."""
+    an operator's own settings and comments survive. UserError if TWIN_DAGSTER_POSTGRES is set
+    and its database does not take a connection."""
+    url = settings.dagster_postgres_url()
+    if url:
+        from orchestration.lib.postgres_instance import DagsterPostgresUnavailable, check_reachable
+
+        try:
+            check_reachable(url)
+        except DagsterPostgresUnavailable as error:
+            raise UserError(str(error)) from None
     target = dagster_home / "dagster.yaml"
     current = (yaml.safe_load(target.read_text()) or {}) if target.exists() else None
     wanted = instance_config(current)
