@@ -47,12 +47,16 @@ class TwinDbtTranslator(DagsterDbtTranslator):
         if props["resource_type"] != "model":
             return spec  # sources keep the key from meta.dagster.asset_key
         layer = props["fqn"][1]  # models/<layer>/<domain>/<name>.sql
+        # Only staging reads the lake: while loads run it is not requested, so nothing below it
+        # is either. Waiting in every model too cost most of an automation tick (each wait is a
+        # query over the loads' dynamic partitions) and held nothing more back.
+        wait_for = RAW_KEYS if layer == "staging" else ()
         return spec.replace_attributes(
             key=dg.AssetKey([layer, props["name"]]),
             group_name=layer,
             kinds={"dbt", "duckdb"},
             automation_condition=refresh_after_new_data(
-                may_be_missing=RAW_BATCHES, wait_for=RAW_KEYS
+                may_be_missing=RAW_BATCHES, wait_for=wait_for
             ),
         )
 

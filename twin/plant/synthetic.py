@@ -22,7 +22,12 @@ SIGNALS: tuple[tuple[str, str, float, float], ...] = (
 )
 
 
-def synthetic_plant(
+def synthetic_plant(*args, **kwargs) -> Plant:
+    """The synthetic plant (see `synthetic_plant_dict` for the arguments), validated."""
+    return parse_plant(synthetic_plant_dict(*args, **kwargs), source="<synthetic plant>")
+
+
+def synthetic_plant_dict(
     lines: int,
     machines_per_line: int,
     tags_per_machine: int,
@@ -31,8 +36,9 @@ def synthetic_plant(
     *,
     products_per_line: int = 2,
     shifts: str = "2x5",
-) -> Plant:
-    """A plant of `lines` serial lines x `machines_per_line` machines x `tags_per_machine` tags.
+) -> dict:
+    """A plant model, as its YAML file reads: `lines` serial lines x `machines_per_line` machines
+    x `tags_per_machine` tags.
 
     Every tag samples every `period_s` seconds. Cycle times (20-60 s) and changeovers are drawn from
     `seed`. `shifts` is "2x5" (two 8 h shifts Mon-Fri, like the demo plant) or "3x7" (around the clock).
@@ -97,10 +103,9 @@ def synthetic_plant(
                 }
             )
         line_list.append({"id": f"S{li + 1:02d}", "buffer_capacity": 20, "machines": machines})
-    raw = {
+    return {
         "site": {"id": "SYNTH", "name": "Synthetic plant", "timezone": "Europe/Berlin"},
         "calendar": {"shifts": shift_list, "holidays": []},
         "products": [{"id": p, "family": "synthetic"} for p in products],
         "lines": line_list,
     }
-    return parse_plant(raw, source="<synthetic plant>")
