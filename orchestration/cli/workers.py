@@ -81,14 +81,16 @@ def serve(count: int, log_dir: Path, announce: Callable[[str], None]) -> int:
     from orchestration.cli.ui import stop_process_groups
 
     broker = broker_or_error()
+    # the handlers first: a SIGTERM right after the start must still stop the workers, which lead
+    # their own process groups and would otherwise outlive this process
+    stopping: list[bool] = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
     children = start_workers(count, log_dir)
     announce(
         f"{count} Celery worker(s) on {settings.redact_url(broker)}, logs in {log_dir} "
         "(Ctrl-C stops them)"
     )
-    stopping: list[bool] = []
-    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
-    signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
     while not stopping and all(child.poll() is None for child in children):
         time.sleep(0.5)
     stop_process_groups(children)
