@@ -53,28 +53,40 @@
 {%- endmacro %}
 
 
-{#- Days of `days` touched by the spans (a select with first_ts, last_ts) under the day_set's rule. -#}
+{#- Days of `days` touched by the spans (a select with first_ts, last_ts) under the day_set's rule,
+    with the part of each day touched: (window_start, window_end] of hour ends for the hour-bucketed
+    day sets, the whole day otherwise. A new day's first sample, on local midnight, ends the last
+    hour of the day before: that day's window is then one hour, not the day. -#}
 {% macro twin_days_touched(kind, spans_sql, days_relation, lookahead_hours) -%}
-    select distinct cast(days.date as varchar) as date
+    select
+        cast(days.date as varchar) as date,
+    {%- if kind in ('historian_samples', 'days_with_data') %}
+        cast(days.day_start_at as varchar) as window_start,
+        cast(days.day_end_at as varchar) as window_end,
     from ({{ spans_sql }}) as spans
     inner join {{ days_relation }} as days
-    {%- if kind in ('historian_samples', 'days_with_data') %}
         on days.day_start_at <= spans.last_ts and days.day_end_at > spans.first_ts
     {%- else %}
+        cast(greatest(days.day_start_at, min({{ twin_ceil_hour('spans.first_ts') }}) - interval 1 hour) as varchar) as window_start,
+        cast(least(days.day_end_at, max({{ twin_ceil_hour('spans.last_ts') }}) + interval {{ lookahead_hours }} hours) as varchar) as window_end,
+    from ({{ spans_sql }}) as spans
+    inner join {{ days_relation }} as days
         on days.day_start_at < {{ twin_ceil_hour('spans.last_ts') }} + interval {{ lookahead_hours }} hours
         and days.day_end_at >= {{ twin_ceil_hour('spans.first_ts') }}
     {%- endif %}
+    group by days.date, days.day_start_at, days.day_end_at
 {%- endmacro %}
 
 
-{#- {valid: [dates the model holds], changed: [dates to rebuild], relation: the calendar,
+{#- {valid: [dates the model holds], changed: [dates to rebuild], windows: {date: the part of it
+     changed}, relation: the calendar,
      files_sql: the files applied once the model is built, has_applied: whether it ever recorded
      any, same_reference: whether the plant reference data is the one its days were built with}. -#}
 {% macro twin_day_set(kind, model) -%}
     {%- set days_relation = ref('stg_plant__days') -%}
     {%- set lookahead_hours = config.get('lookahead_hours', 0) if kind == 'machine_hours' else 0 -%}
     {%- if kind in ('historian_samples', 'historian_hours') -%}
-        {%- set valid_sql = twin_days_touched(kind, twin_day_set_files(kind), days_relation, 0) -%}
+        {%- set valid_sql = 'select date from (' ~ twin_days_touched(kind, twin_day_set_files(kind), days_relation, 0) ~ ')' -%}
     {%- elif kind == 'machine_hours' -%}
         {%- set valid_sql -%}
             select distinct cast(days.date as varchar) as date
@@ -104,9 +116,14 @@
         union all
         (select * from ({{ applied_sql }}) except select * from ({{ files_sql }}))
     {%- endset -%}
-    {%- set changed = run_query(
+    {%- set changed_rows = run_query(
         twin_days_touched(kind, changed_spans, days_relation, lookahead_hours) ~ ' order by 1'
-    ).columns[0].values() | list -%}
+    ).rows -%}
+    {%- set changed = changed_rows | map(attribute=0) | list -%}
+    {%- set windows = {} -%}
+    {%- for row in changed_rows -%}
+        {%- do windows.update({row[0]: {'date': row[0], 'start': row[1], 'end': row[2]}}) -%}
+    {%- endfor -%}
     {%- set has_applied = run_query(
         "select count(*) from build_log.model_builds where model_name = '" ~ this.identifier ~ "'"
     ).columns[0].values()[0] > 0 -%}
@@ -114,7 +131,7 @@
         "select reference from build_log.model_builds where model_name = '" ~ this.identifier ~ "'"
     ).columns[0].values() | list -%}
     {%- set reference = twin_reference_fingerprint() -%}
-    {{- return({'valid': valid, 'changed': changed, 'relation': days_relation,
+    {{- return({'valid': valid, 'changed': changed, 'windows': windows, 'relation': days_relation,
                 'files_sql': files_sql, 'has_applied': has_applied,
                 'reference': reference, 'same_reference': recorded == [reference]}) -}}
 {%- endmacro %}
@@ -140,7 +157,7 @@
     create schema if not exists build_log;
     create table if not exists build_log.model_builds (model_name varchar primary key, reference varchar, built_at timestamp);
     create table if not exists build_log.applied_files (model_name varchar, file_name varchar, first_ts timestamp, last_ts timestamp);
-    create table if not exists build_log.day_builds (model_name varchar, day date, invocation_id varchar, built_at timestamp);
+    create table if not exists build_log.day_builds (model_name varchar, day date, invocation_id varchar, built_at timestamp, window_start timestamp, window_end timestamp);
 {%- endmacro %}
 
 

@@ -100,14 +100,19 @@ def _build(home: Path, work: Path, *args: str) -> str:
     ]
 
 
-def _days_built(home: Path, invocation_id: str) -> dict[str, set[dt.date]]:
+def _day_builds(home: Path, invocation_id: str) -> list[tuple]:
+    """(model, day, window_start, window_end) of every day the invocation built."""
     with duckdb.connect(str(home / "warehouse" / "twin.duckdb"), read_only=True) as con:
-        rows = con.execute(
-            "select model_name, day from build_log.day_builds where invocation_id = ?",
+        return con.execute(
+            "select model_name, day, window_start, window_end from build_log.day_builds "
+            "where invocation_id = ?",
             [invocation_id],
         ).fetchall()
+
+
+def _days_built(builds: list[tuple]) -> dict[str, set[dt.date]]:
     built: dict[str, set[dt.date]] = {model: set() for model in INCREMENTAL_MODELS}
-    for model, day in rows:
+    for model, day, _, _ in builds:
         built[model].add(day)
     return built
 
@@ -161,8 +166,8 @@ def history(tmp_path_factory) -> dict:
     full_refresh = _build(refreshed, root / "full_refresh", "--full-refresh")
     return {
         "home": lake.home,
-        "built": {
-            name: _days_built(lake.home, invocation)
+        "builds": {
+            name: _day_builds(lake.home, invocation)
             for name, invocation in [
                 ("first", first),
                 ("late", late),
@@ -170,7 +175,7 @@ def history(tmp_path_factory) -> dict:
                 ("nothing_new", nothing_new),
             ]
         },
-        "full_refresh": _days_built(refreshed, full_refresh),
+        "full_refresh": _days_built(_day_builds(refreshed, full_refresh)),
         "incremental": _tables(lake.home),
         "scratch": _tables(scratch),
         "refreshed": _tables(refreshed),
@@ -178,7 +183,7 @@ def history(tmp_path_factory) -> dict:
 
 
 def test_first_build_builds_every_day_with_data(history) -> None:
-    built = history["built"]["first"]
+    built = _days_built(history["builds"]["first"])
     sampled = _span(_day(0), _day(DAYS - 2)) - {LATE_DAY}
     assert built["int_sensor_readings_aggregated_to_day"] == sampled
     # the rolling features span every machine hour: the first sample, on local midnight, ends
@@ -187,7 +192,7 @@ def test_first_build_builds_every_day_with_data(history) -> None:
 
 
 def test_late_file_rebuilds_only_its_days_and_the_windows_over_them(history) -> None:
-    built = history["built"]["late"]
+    built = _days_built(history["builds"]["late"])
     # the daily aggregates: the late day gains rows, the removed day loses its rows (deleted, not
     # rebuilt: no sample is left in it); nothing else is touched
     assert built["int_sensor_readings_aggregated_to_day"] == {LATE_DAY}
@@ -209,15 +214,32 @@ def test_late_file_rebuilds_only_its_days_and_the_windows_over_them(history) -> 
 
 
 def test_new_day_costs_one_day(history) -> None:
-    built = history["built"]["new_day"]
+    built = _days_built(history["builds"]["new_day"])
     assert built["int_sensor_readings_aggregated_to_day"] == {NEW_DAY}
     assert built["int_tag_completeness_daily"] == {NEW_DAY}
     assert built["int_sensor_readings_hourly"] == {NEW_DAY - dt.timedelta(days=1), NEW_DAY}
     assert built["int_tag_hours_rolled"] == {NEW_DAY - dt.timedelta(days=1), NEW_DAY}
 
 
+def test_a_new_day_rebuilds_only_the_last_hour_of_the_day_before(history) -> None:
+    """The new day's first sample, on local midnight, ends the day before's last hour: of that
+    day only that hour is rebuilt (the hourly buckets, and the rolling windows ending in it)."""
+    day_before = NEW_DAY - dt.timedelta(days=1)
+    midnight = _local_day_start_utc(NEW_DAY)
+    windows = {
+        model: (start, end)
+        for model, day, start, end in history["builds"]["new_day"]
+        if day == day_before
+    }
+    hour = dt.timedelta(hours=1)
+    assert windows == {
+        "int_sensor_readings_hourly": (midnight - hour, midnight),
+        "int_tag_hours_rolled": (midnight - hour, midnight),
+    }
+
+
 def test_nothing_new_builds_no_day(history) -> None:
-    assert history["built"]["nothing_new"] == {model: set() for model in INCREMENTAL_MODELS}
+    assert history["builds"]["nothing_new"] == []
 
 
 def test_removed_batch_leaves_no_rows(history) -> None:

@@ -65,12 +65,15 @@
         {%- do run_query('delete from ' ~ build_relation ~ ' where ' ~ twin_day_predicate(day_column, hour_column, bounds[day])) -%}
     {%- endfor -%}
     {%- for day in to_build -%}
-        {%- do twin_set_build_day(bounds[day]) -%}
+        {#- An hour-bucketed day already built is rebuilt only over the hours that changed. -#}
+        {%- set partial = hour_column and not rebuild_all and day in built and day in days.windows -%}
+        {%- set bound = days.windows[day] if partial else bounds[day] -%}
+        {%- do twin_set_build_day(bound) -%}
         {%- if not rebuild_all -%}
-            {%- do run_query('delete from ' ~ build_relation ~ ' where ' ~ twin_day_predicate(day_column, hour_column, bounds[day])) -%}
+            {%- do run_query('delete from ' ~ build_relation ~ ' where ' ~ twin_day_predicate(day_column, hour_column, bound)) -%}
         {%- endif -%}
         {%- do run_query('insert into ' ~ build_relation ~ ' by name select * from (' ~ compiled_code ~ ') as model') -%}
-        {%- do twin_log_day_build(this, day) -%}
+        {%- do twin_log_day_build(this, bound) -%}
         {%- do adapter.commit() -%}
     {%- endfor -%}
     {%- do twin_set_build_day(none) -%}
@@ -175,9 +178,11 @@
 {%- endmacro %}
 
 
-{#- One row per day built, so a run can be audited (and tested) for exactly which days it rebuilt. -#}
-{% macro twin_log_day_build(relation, day) -%}
+{#- One row per day built, with the part of it built, so a run can be audited (and tested) for
+    exactly which days and hours it rebuilt. -#}
+{% macro twin_log_day_build(relation, bound) -%}
     {%- do run_query(
-        "insert into build_log.day_builds values ('" ~ relation.identifier ~ "', date '" ~ day
-        ~ "', '" ~ invocation_id ~ "', current_timestamp::timestamp)") -%}
+        "insert into build_log.day_builds values ('" ~ relation.identifier ~ "', date '" ~ bound.date
+        ~ "', '" ~ invocation_id ~ "', current_timestamp::timestamp, timestamp '" ~ bound.start
+        ~ "', timestamp '" ~ bound.end ~ "')") -%}
 {%- endmacro %}
