@@ -124,7 +124,8 @@ class HistorianWriter:
                     column_encoding={"ts": "DELTA_BINARY_PACKED"},
                     compression="snappy",
                 )
-            self._writer.write_table(table, row_group_size=len(table))
+            # an empty day is one empty row group (pyarrow refuses a row group size of 0)
+            self._writer.write_table(table, row_group_size=max(len(table), 1))
         else:
             frame = pd.DataFrame(
                 {

@@ -174,6 +174,27 @@ def test_historian_csv_option(tmp_path: Path) -> None:
     assert len(frame) >= 0.98 * 6 * 2880
 
 
+@pytest.mark.parametrize("historian_format", ["parquet", "csv"])
+def test_a_plant_without_tags_lands_an_empty_historian_file(
+    tmp_path: Path, historian_format: str
+) -> None:
+    """Tags are optional in the plant model: such a plant still gets every day's files, the
+    historian one empty with the landing schema, and its MES data as any other plant."""
+    tagless = synthetic_plant(1, 2, 0, 30.0)
+    report = generate(
+        tagless, tmp_path / "landing", days=1, start=START, historian_format=historian_format
+    )
+    path = tmp_path / "landing" / "historian" / f"historian_2026-10-19.{historian_format}"
+    if historian_format == "parquet":
+        table = pq.read_table(path)
+        assert table.num_rows == 0
+        assert table.schema.names == ["tag", "ts", "value", "quality"]
+    else:
+        assert list(pd.read_csv(path).columns) == ["tag", "ts", "value", "quality"]
+    assert report.rows["historian"] == 0
+    assert report.rows["mes_states"] > 0
+
+
 # --- consistency across sources -----------------------------------------------------------------
 
 
