@@ -7,6 +7,7 @@ Layout (DESIGN §3.1, documented for operators in data_contracts/README.md):
     quarantine/<source>/    files that could not be loaded, each with a <name>.reason.txt
     lake/                   bronze Parquet written by Python steps, one file per batch
     warehouse/twin.duckdb   the dbt warehouse (dbt is its only writer)
+    warehouse/dbt/          dbt's parse state, and the artefacts of a dbt build that failed
     mlflow/                 MLflow tracking database and artifacts
     published/              versioned tables for planning systems
     dagster/                the Dagster instance (DAGSTER_HOME) unless set otherwise
@@ -57,6 +58,10 @@ class TwinPaths:
     @property
     def warehouse(self) -> Path:
         return self.home / "warehouse" / "twin.duckdb"
+
+    @property
+    def dbt_builds(self) -> Path:
+        return self.home / "warehouse" / "dbt"
 
     @property
     def mlflow(self) -> Path:

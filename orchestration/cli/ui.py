@@ -89,15 +89,21 @@ def serve(paths: TwinPaths, *, port: int, mlflow_port: int) -> int:
             HOST,
             "--port",
             str(mlflow_port),
+            # the registry's reviewers browse it; the twin itself writes to the tracking store
+            # directly: one worker, not MLflow's default of four (each a process importing MLflow)
+            "--workers",
+            "1",
         ],
     ]
     # The children find dbt and dagster next to this Python even when the venv is not activated.
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    # MLflow's job runner (a huey consumer serving its GenAI jobs) has nothing to run here.
+    child_envs = [env, {**env, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}]
     # Each child leads its own process group, so stopping reaches what it started in turn
     # (dagster dev's webserver, daemon and code servers; MLflow's workers).
     children = [
-        subprocess.Popen(command, cwd=REPO_ROOT, env=env, start_new_session=True)
-        for command in commands
+        subprocess.Popen(command, cwd=REPO_ROOT, env=child_env, start_new_session=True)
+        for command, child_env in zip(commands, child_envs, strict=True)
     ]
     print(
         f"Dagster UI: http://{HOST}:{port}   MLflow UI: http://{HOST}:{mlflow_port}   (Ctrl-C stops both)",

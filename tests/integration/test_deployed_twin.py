@@ -3,8 +3,10 @@ on a fresh TWIN_HOME and free ports; generated landing files are dropped in, and
 declarative automation carry them to a new publication. Then headless Chromium (Debian's package,
 driven by playwright) opens the Dagster UI and the capacity report. Everything started is stopped.
 
-Prints the time from the files landing to the publication (BENCHMARKS.md, "Deployed twin").
-``TWIN_UPDATE_SCREENSHOTS=1`` copies the screenshots to docs/screenshots/ for the README.
+The demo's scenarios run cut to a few weeks and replications (the chain is under test, not the
+engine); ``TWIN_BENCH_FULL_SCENARIOS=1`` runs them as shipped. Prints the time from the files landing
+to the publication and where it went (BENCHMARKS.md, "Deployed twin", measures it with the full
+scenarios). ``TWIN_UPDATE_SCREENSHOTS=1`` copies the screenshots to docs/screenshots/ for the README.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +28,8 @@ import pytest
 
 from bench.deployed_timeline import format_timeline, run_timings
 from orchestration.lib.alerts import failure_log
+from tests.support.ports import free_port
+from tests.support.scenarios import DEMO, write_short_scenarios
 from twin.paths import TwinPaths
 from twin.publish.versions import list_versions, read_manifest
 
@@ -61,12 +64,6 @@ class DeployedTwin:
             check=True,
             capture_output=True,
         )
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _wait_for_http(url: str, timeout_s: float, ui: subprocess.Popen) -> None:
@@ -118,7 +115,11 @@ def deployed(tmp_path_factory) -> DeployedTwin:
         "DO_NOT_TRACK": "1",
     }
     env.pop("TWIN_PLANT", None)
-    port, mlflow_port = _free_port(), _free_port()
+    env.pop("TWIN_SCENARIOS", None)
+    if os.environ.get("TWIN_BENCH_FULL_SCENARIOS") != "1":
+        write_short_scenarios(root / "scenarios", source=DEMO)
+        env["TWIN_SCENARIOS"] = str(root / "scenarios")
+    port, mlflow_port = free_port(), free_port()
     log = (root / "ui.log").open("w")
     ui = subprocess.Popen(
         [BIN / "twin", "ui", "--port", str(port), "--mlflow-port", str(mlflow_port)],

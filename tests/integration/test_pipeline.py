@@ -11,12 +11,17 @@ import pytest
 from data_contracts import load_published_contract
 from orchestration.cli.commands import main
 from orchestration.cli.runner import refresh_kpis
+from orchestration.lib.dbt_builds import PARSE_STATE
+from orchestration.lib.dbt_project import DBT_PROJECT_DIR
+from tests.support.scenarios import DEMO, write_short_scenarios
 from twin.paths import TwinPaths
 
 pytestmark = pytest.mark.integration
 # Thursday to Sunday 2026-03-29, the spring DST change (a 23 h day); seed 3 delivers one MES
 # production file late, for 2026-03-26.
 START, DAYS, SEED = "2026-03-26", 4, 3
+# the demo's scenarios, shorter and with fewer replications: the chain is under test, not the engine
+HORIZON_WEEKS = 4
 
 
 def _query(paths: TwinPaths, sql: str) -> list[tuple]:
@@ -32,14 +37,21 @@ def _batches(capsys) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def pipeline_root(tmp_path_factory):
-    return tmp_path_factory.mktemp("pipeline")
+    root = tmp_path_factory.mktemp("pipeline")
+    write_short_scenarios(root / "scenarios", source=DEMO, horizon_weeks=HORIZON_WEEKS)
+    return root
+
+
+def _use_twin(patch: pytest.MonkeyPatch, root) -> None:
+    patch.setenv("TWIN_HOME", str(root / "home"))
+    patch.setenv("DAGSTER_HOME", str(root / "dagster"))
+    patch.setenv("TWIN_SCENARIOS", str(root / "scenarios"))
 
 
 @pytest.fixture(autouse=True)
 def pipeline_env(pipeline_root, monkeypatch):
     """Every test in this module works on the one twin the module fixture built."""
-    monkeypatch.setenv("TWIN_HOME", str(pipeline_root / "home"))
-    monkeypatch.setenv("DAGSTER_HOME", str(pipeline_root / "dagster"))
+    _use_twin(monkeypatch, pipeline_root)
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +60,7 @@ def first_run(pipeline_root):
     root = pipeline_root
     paths = TwinPaths(root / "home")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TWIN_HOME", str(paths.home))
-        patch.setenv("DAGSTER_HOME", str(root / "dagster"))
+        _use_twin(patch, root)
         assert main(["generate", "--days", str(DAYS), "--start", START, "--seed", str(SEED)]) == 0
         late = sorted(paths.landing.rglob("*_late*"))
         assert late, "the generator was expected to deliver a late file for this seed"
@@ -165,7 +176,7 @@ def test_the_run_ends_with_a_publication_that_names_its_lineage(first_run) -> No
     assert all(found == [(manifest["publication_id"],)] for found in ids.values())
     assert [s for (s,) in scenarios] == sorted(manifest["scenario_set"])
     assert "baseline" in manifest["scenario_set"]
-    assert weeks == 13
+    assert weeks == HORIZON_WEEKS
     assert risk_rows == 18
     # Four days hold too few failures to train: the published risk says it is the fallback.
     assert "fallback" in manifest["model_version"]
@@ -199,6 +210,17 @@ def test_every_run_is_recorded_in_the_dagster_instance(first_run, capsys) -> Non
     # everything landed before `twin run` is one landing burst: one load run for all the files
     assert jobs.count("ingest_job") == 1
     assert len(records) > 1
+
+
+def test_the_dbt_builds_leave_only_their_parse_state_behind(first_run) -> None:
+    paths, _, _ = first_run
+    assert sorted(p.name for p in paths.dbt_builds.iterdir()) == [PARSE_STATE]
+    with dg.DagsterInstance.get() as instance:
+        kpi_runs = [run.run_id for run in instance.get_runs() if run.job_name == "kpi_job"]
+    assert kpi_runs
+    # nothing in the project's own target folder either (dagster-dbt's default place)
+    left = [p for p in (DBT_PROJECT_DIR / "target").glob("*") for r in kpi_runs if r[:7] in p.name]
+    assert left == []
 
 
 def test_a_late_file_updates_that_days_kpis(first_run) -> None:

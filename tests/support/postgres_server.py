@@ -24,7 +24,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -32,6 +31,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+
+from tests.support.ports import free_port
 
 PG_BIN_CANDIDATES = (Path("/usr/lib/postgresql/15/bin"), Path("/usr/lib/postgresql/16/bin"))
 SUPERUSER = "twin_admin"
@@ -50,12 +51,6 @@ def find_pg_bin() -> Path | None:
     override = os.environ.get("TWIN_TEST_PG_BIN", "").strip()
     candidates = (Path(override),) if override else PG_BIN_CANDIDATES
     return next((path for path in candidates if (path / "initdb").exists()), None)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -148,7 +143,7 @@ class PostgresServer:
         # A free port can be taken between the probe and the bind (other engineers start servers
         # too): try a few ports before giving up.
         for attempt in range(attempts):
-            self.port = _free_port()
+            self.port = free_port()
             options = " ".join(f"-c {key}={value}" for key, value in SERVER_SETTINGS.items())
             options += f" -c port={self.port} -c unix_socket_directories={self.root}"
             result = self._run(

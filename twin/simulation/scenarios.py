@@ -58,6 +58,7 @@ from pydantic import (
 from twin import settings
 from twin.paths import plant_path
 from twin.plant.model import Line, Plant, Shift, load_plant
+from twin.yaml_files import parse_yaml
 
 _SHARE_TOLERANCE = 1e-3  # shares written with 3 decimals (0.333 x 3) still sum to 1
 
@@ -349,7 +350,7 @@ def load_scenario(path: str | Path, plant: Plant | None = None) -> Scenario:
     path = Path(path)
     plant = plant if plant is not None else load_plant(plant_path())
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = parse_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ScenarioError(f"{path}: scenario file not found") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:

@@ -3,6 +3,7 @@
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
+from orchestration.lib.dbt_builds import finish_build, new_build_folder
 from orchestration.lib.dbt_project import TwinDbtTranslator, get_dbt_project
 from orchestration.lib.resources import TwinHome
 
@@ -17,4 +18,6 @@ from orchestration.lib.resources import TwinHome
 )
 def twin_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, twin: TwinHome):
     """Build (run and test) the selected dbt models: staging views, intermediate steps and KPI marts."""
-    yield from dbt.cli(["build", *twin.dbt_vars()], context=context).stream()
+    folder = new_build_folder(twin.paths, context.run.run_id)
+    yield from dbt.cli(["build", *twin.dbt_vars()], context=context, target_path=folder).stream()
+    finish_build(twin.paths, folder)  # not reached when the build fails: its artefacts stay
