@@ -2,7 +2,7 @@
 (TWIN_DAGSTER_POSTGRES) and the scenario batch on two Celery workers (TWIN_CELERY_BROKER), on real
 servers started by the tests.
 
-One `twin run` of the small two-line plant (two days, the shipped scenarios cut to three weeks
+One `twin run` of the small two-line plant (two days, four shipped scenarios cut to three weeks
 and 100 replications; about 100 s) with the instance in a private PostgreSQL, a private
 redis-server as broker and `twin workers --count 2` serving the steps. The instance: its runs,
 events and asset index are rows in PostgreSQL, nothing of it is SQLite, the Dagster CLI (what `twin
@@ -52,6 +52,8 @@ START, DAYS, SEED = "2026-10-05", 2, 3
 # the scenario engine is not under test here: short horizons and few replications keep the batch
 # to a few seconds; the seeds stay as shipped, so both runs draw the same random numbers
 HORIZON_WEEKS, REPLICATIONS = 3, 100
+# four of the shipped scenarios: enough for both workers to take some and to queue
+SCENARIOS = ("baseline", "added_machine", "extra_shift", "line_down")
 # columns the simulation stamps per run: what differs between two runs of the same scenario
 RUN_STAMPS = ("run_id", "simulated_at")
 SCENARIO_JOB, LOAD_JOB = "scenario_batch_job", "ingest_job"
@@ -89,7 +91,10 @@ def _write_plant(folder: Path) -> tuple[Path, list[str]]:
     plant = folder / "plant.yaml"
     plant.write_text(yaml.safe_dump(_small_plant_with_tags(), sort_keys=False))
     ids = write_short_scenarios(
-        folder / "scenarios", horizon_weeks=HORIZON_WEEKS, replications=REPLICATIONS
+        folder / "scenarios",
+        horizon_weeks=HORIZON_WEEKS,
+        replications=REPLICATIONS,
+        only=SCENARIOS,
     )
     return plant, ids
 
