@@ -22,20 +22,32 @@ from twin.paths import TwinPaths
 PARSE_STATE = "partial_parse.msgpack"
 
 
+def seed_parse_state(paths: TwinPaths, folder: Path) -> None:
+    """Put the twin's parse state, if it has one, into a dbt target ``folder`` that has none."""
+    state = paths.dbt_builds / PARSE_STATE
+    if state.exists() and not (folder / PARSE_STATE).exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(state, folder / PARSE_STATE)
+
+
+def keep_parse_state(paths: TwinPaths, folder: Path) -> None:
+    """After a successful build in ``folder``: its parse state becomes the twin's (one rename, so
+    a build starting meanwhile copies the old state or the new one)."""
+    state = folder / PARSE_STATE
+    if state.exists():
+        paths.dbt_builds.mkdir(parents=True, exist_ok=True)
+        os.replace(state, paths.dbt_builds / PARSE_STATE)
+
+
 def new_build_folder(paths: TwinPaths, run_id: str) -> Path:
     """A fresh folder for one dbt invocation of run ``run_id``, seeded with the twin's parse state."""
     folder = paths.dbt_builds / f"{run_id}-{uuid.uuid4().hex[:7]}"
     folder.mkdir(parents=True)
-    state = paths.dbt_builds / PARSE_STATE
-    if state.exists():
-        shutil.copyfile(state, folder / PARSE_STATE)
+    seed_parse_state(paths, folder)
     return folder
 
 
 def finish_build(paths: TwinPaths, folder: Path) -> None:
-    """After a successful build: its parse state becomes the twin's (one rename, so a build
-    starting meanwhile copies the old state or the new one), and its folder goes."""
-    state = folder / PARSE_STATE
-    if state.exists():
-        os.replace(state, paths.dbt_builds / PARSE_STATE)
+    """After a successful build: keep its parse state, remove its folder."""
+    keep_parse_state(paths, folder)
     shutil.rmtree(folder, ignore_errors=True)

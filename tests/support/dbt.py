@@ -1,7 +1,9 @@
 """`dbt build` of the real project in a subprocess, as the dbt integration tests run it.
 
 A subprocess because dbt-duckdb keeps its connection open for the life of the process; target and
-logs go under the test's own folder so tests never share dbt artefacts.
+logs go under the test's own folder so tests never share dbt artefacts. Builds for one TWIN_HOME
+start from the parse state the home's last build left, as the twin's own builds do
+(orchestration/lib/dbt_builds.py): a test's second build of a home parses partially.
 """
 
 import json
@@ -10,6 +12,9 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+
+from orchestration.lib.dbt_builds import keep_parse_state, seed_parse_state
+from twin.paths import TwinPaths
 
 DBT_PROJECT = Path(__file__).resolve().parents[2] / "dbt_project"
 
@@ -27,7 +32,10 @@ def dbt_build(
     more dbt arguments (``--vars``, ``--full-refresh``); ``command``: ``run`` skips the tests."""
     selection = ["--select", *select, "--indirect-selection", "cautious"] if select else []
     env = {**os.environ, "TWIN_HOME": str(home)} if home else None
-    return subprocess.run(
+    target = work / "dbt_target"
+    if home:
+        seed_parse_state(TwinPaths(home), target)
+    done = subprocess.run(
         [
             str(Path(sys.executable).with_name("dbt")),
             command,
@@ -38,7 +46,7 @@ def dbt_build(
             "--profiles-dir",
             str(DBT_PROJECT),
             "--target-path",
-            str(work / "dbt_target"),
+            str(target),
             "--log-path",
             str(work / "dbt_logs"),
             "--no-use-colors",
@@ -49,6 +57,9 @@ def dbt_build(
         check=False,
         env=env,
     )
+    if home and done.returncode == 0:
+        keep_parse_state(TwinPaths(home), target)
+    return done
 
 
 def built_results(work: Path, proc: subprocess.CompletedProcess) -> list[dict]:
