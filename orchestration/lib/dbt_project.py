@@ -47,12 +47,13 @@ class TwinDbtTranslator(DagsterDbtTranslator):
         if props["resource_type"] != "model":
             return spec  # sources keep the key from meta.dagster.asset_key
         layer = props["fqn"][1]  # models/<layer>/<domain>/<name>.sql
-        # Only the staging models of the landed sources read the lake: while loads run they are
-        # not requested, so nothing below them is either. Waiting in every model (or in the plant
-        # model's staging views, which no load updates) too cost most of an automation tick:
-        # each wait is a few queries over the loads' dynamic partitions, and held nothing back.
-        reads_the_lake = layer == "staging" and props["fqn"][2] != "plant"
-        wait_for = RAW_KEYS if reads_the_lake else ()
+        # Only staging reads the lake: while loads run it is not requested, so nothing below it
+        # is either. Waiting in every model too cost most of an automation tick (each wait is a
+        # query over the loads' dynamic partitions) and held nothing more back. The plant model's
+        # staging views wait as well, though no load updates them: on a fresh twin they would
+        # otherwise be built while the first loads run, and the KPI models below them then came
+        # in one run per layer (six dbt runs for the first burst instead of one).
+        wait_for = RAW_KEYS if layer == "staging" else ()
         return spec.replace_attributes(
             key=dg.AssetKey([layer, props["name"]]),
             group_name=layer,
