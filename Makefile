@@ -43,8 +43,10 @@ ui: manifest
 test: lint manifest browser servers
 	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=30
 
+# The inner loop: no integration tests (dbt builds, Dagster end to end, servers, browser) and none
+# marked slow (the engine-vs-SimPy statistics); `make test` runs them all.
 test-fast: manifest
-	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder -m "not integration"
+	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder -m "not integration and not slow"
 
 # ruff, then the import contracts of pyproject.toml (the domain never imports Dagster; no cycles)
 lint: install
