@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from twin.yaml_files import parse_yaml
+import yaml
 
 if TYPE_CHECKING:
     import great_expectations as gx
@@ -23,7 +23,7 @@ def load_contract(name: str, kind: str = "ingested") -> dict[str, Any]:
     """The contract YAML ``data_contracts/<kind>/<name>.yml`` as a dict."""
     path = CONTRACTS_DIR / kind / f"{name}.yml"
     try:
-        contract = parse_yaml(path.read_text(encoding="utf-8"))
+        contract = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ContractError(f"{path}: no such contract") from None
     if not isinstance(contract, dict) or contract.get("name") != name:

@@ -1,4 +1,4 @@
-"""Reading the YAML files a user writes (plant model, scenarios, contracts), quickly (no Dagster).
+"""Reading the YAML files a user writes (plant model, scenarios), quickly (no Dagster).
 
 Every Dagster run loads the code location, which reads the plant model and the scenario set
 several times: libyaml's parser (``CSafeLoader``, in PyYAML's wheels) is ~8x faster than the
