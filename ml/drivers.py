@@ -34,7 +34,7 @@ MAD_TO_SIGMA = 1.4826  # MAD of a normal distribution times this is its standard
 # The feature mart names signal statistics <signal>_<stat>_<window>h (fct_machine_hourly_features);
 # anything else (load_kw_24h, completeness_24h, hours_since_maintenance) is its own group.
 _SIGNAL_STAT = re.compile(
-    r"^(?P<signal>.+?)_(mean|stddev|slope|level_ratio|level_zscore|peak_ratio)_\d+h$"
+    r"^(?P<signal>.+?)_(mean|stddev|slope|level_ratio|level_zscore|peak_ratio|peak_excess)_\d+h$"
 )
 
 

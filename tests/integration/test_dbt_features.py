@@ -244,9 +244,16 @@ def test_labels_and_censoring_match_hand_computed_values(marts) -> None:
     # The temperature ramp before the failure shows in the relative features.
     before = _row(full, "L1-M1", T(2026, 3, 8, 9, 0))
     assert before["temperature_level_ratio_24h"] > 1.2
-    assert _row(full, "L1-M1", T(2026, 3, 5, 9, 0))["temperature_level_ratio_24h"] == pytest.approx(
-        1.0, abs=0.05
-    )
+    healthy = _row(full, "L1-M1", T(2026, 3, 5, 9, 0))
+    assert healthy["temperature_level_ratio_24h"] == pytest.approx(1.0, abs=0.05)
+    # The spike after the cut (+40 for 20 minutes) against the machine's usual hourly peaks: in the
+    # 6 h and the 24 h window while it is recent, in the 24 h window only once 6 h have passed.
+    assert healthy["temperature_peak_excess_6h"] == pytest.approx(1.0, abs=0.05)
+    spike = _row(full, "L1-M1", T(2026, 3, 7, 13, 0))
+    assert spike["temperature_peak_excess_6h"] > 1.5
+    later = _row(full, "L1-M1", T(2026, 3, 7, 20, 0))
+    assert later["temperature_peak_excess_24h"] > 1.5
+    assert later["temperature_peak_excess_6h"] < 1.4
 
 
 def test_no_feature_peeks_past_as_of(marts) -> None:
@@ -276,7 +283,7 @@ def test_no_feature_peeks_past_as_of(marts) -> None:
 
 SIGNAL_STATISTICS = (
     "mean_1h", "mean_6h", "mean_24h", "stddev_6h", "stddev_24h", "slope_24h", "slope_72h",
-    "level_ratio_24h", "level_zscore_24h", "peak_ratio_24h",
+    "level_ratio_24h", "level_zscore_24h", "peak_ratio_24h", "peak_excess_6h", "peak_excess_24h",
 )  # fmt: skip
 
 

@@ -27,6 +27,8 @@ combined as (
         max(level_ratio_24h) as level_ratio_24h,
         max(level_zscore_24h) as level_zscore_24h,
         max(peak_ratio_24h) as peak_ratio_24h,
+        max(peak_excess_6h) as peak_excess_6h,
+        max(peak_excess_24h) as peak_excess_24h,
         sum(good_samples_24h) as good_samples_24h,
         sum(samples_received_24h) as samples_received_24h,
         sum(expected_samples_24h) as expected_samples_24h,

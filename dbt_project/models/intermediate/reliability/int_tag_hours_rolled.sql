@@ -130,12 +130,14 @@ windowed as (
         sum(good_samples) over w24 as good_samples_24h,
         sum(samples_received) over w24 as samples_received_24h,
         max(mean_good_value) over w24 as hourly_mean_max_24h,
+        max(max_good_value) over w6 as max_6h,
         max(max_good_value) over w24 as max_24h,
         regr_slope(mean_good_value, as_of_hours) over w24 as slope_24h,
         regr_slope(mean_good_value, as_of_hours) over w72 as slope_72h,
         count(mean_good_value) over baseline as baseline_hours,
         quantile_cont(mean_good_value, 0.9) over baseline as baseline_hourly_mean_p90,
         stddev_samp(mean_good_value) over baseline as baseline_hourly_mean_stddev,
+        quantile_cont(max_good_value, 0.9) over baseline as baseline_hourly_max_p90,
         is_look_back,
     from window_input
     window
@@ -169,11 +171,14 @@ statistics as (
         slope_24h,
         slope_72h,
         hourly_mean_max_24h,
+        max_6h,
         max_24h,
         case when baseline_hours >= {{ baseline_min_hours }} then baseline_hourly_mean_p90 end
             as baseline_p90,
         case when baseline_hours >= {{ baseline_min_hours }} then baseline_hourly_mean_stddev end
             as baseline_stddev,
+        case when baseline_hours >= {{ baseline_min_hours }} then baseline_hourly_max_p90 end
+            as baseline_peak_p90,
         good_samples_24h,
         samples_received_24h,
         24 * 3600 / period_s as expected_samples_24h,
@@ -201,6 +206,11 @@ final as (
         hourly_mean_max_24h / nullif(baseline_p90, 0) as level_ratio_24h,
         (hourly_mean_max_24h - baseline_p90) / nullif(baseline_stddev, 0) as level_zscore_24h,
         max_24h / nullif(baseline_p90, 0) as peak_ratio_24h,
+        -- Against the signal's own usual peaks, not its mean level: a spike the machine never
+        -- makes when healthy (a tool about to break) stands out whatever the hour's idle share.
+        baseline_peak_p90,
+        max_6h / nullif(baseline_peak_p90, 0) as peak_excess_6h,
+        max_24h / nullif(baseline_peak_p90, 0) as peak_excess_24h,
         good_samples_24h,
         samples_received_24h,
         expected_samples_24h,

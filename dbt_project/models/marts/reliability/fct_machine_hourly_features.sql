@@ -4,7 +4,7 @@
 {%- set signals = feature_signal_columns(plant_feature_signals()) -%}
 {%- set signal_statistics = [
     'mean_1h', 'mean_6h', 'mean_24h', 'stddev_6h', 'stddev_24h', 'slope_24h', 'slope_72h',
-    'level_ratio_24h', 'level_zscore_24h', 'peak_ratio_24h',
+    'level_ratio_24h', 'level_zscore_24h', 'peak_ratio_24h', 'peak_excess_6h', 'peak_excess_24h',
 ] -%}
 {%- set horizon_h = var('failure_horizon_hours', 72) -%}
 -- depends_on: {{ ref('stg_plant__tags') }}
