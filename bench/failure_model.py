@@ -14,7 +14,7 @@ failures with a precursor, episode precision, lead time, the default gate's verd
    registers, with the default config (or ``--ml-config``) and the plant model's failure modes
    without precursor: split, fit, held-out evaluation and the default gate (no MLflow, no Dagster).
 
-One run at a time (DuckDB takes both cores); a 60-day run takes 9-15 min on the shared 2-core
+One run at a time (DuckDB takes both cores); a 90-day run takes ~4-6 min on the 2-core
 machine (ingest half of it). Each run keeps its feature table in ``--root``; a later bench over
 the same root re-judges those tables with the current model code (~1 min each) instead of
 generating them again, and ``--judge-only`` does only that.
@@ -53,10 +53,11 @@ from twin.virtual_plant.generator import generate  # noqa: E402
 
 FEATURES = "marts.fct_machine_hourly_features"
 DEFAULT_SEEDS = (1, 2, 3, 7, 11)
-# Three start dates months apart, on different weekdays (Mon, Wed, Fri; the data then ends on a
-# Thursday, a Saturday and a Monday), all ending before today: the verdict must not depend on the day the demo
-# runs. (The generator writes past days only: ingest rejects timestamps in the future.)
-DEFAULT_STARTS = ("2026-01-05", "2026-05-13", "2026-09-25")
+# Three start dates months apart, on different weekdays (Mon, Wed, Fri; the demo's 90 days then end
+# on a Saturday, a Monday and a Wednesday), all ending before 2026-12-03: the verdict must not
+# depend on the day the demo runs. (The generator writes past days only: ingest rejects timestamps
+# in the future.)
+DEFAULT_STARTS = ("2026-01-05", "2026-05-13", "2026-09-04")
 
 
 def _dbt_project(root: Path) -> Path:
@@ -95,7 +96,9 @@ def _features(home: Path, project: Path, log) -> None:
         raise SystemExit(f"dbt run of the feature mart failed ({code}); see {log.name}")
 
 
-def run_one(root: Path, seed: int, start: dt.date, days: int, config, log) -> dict:
+def run_one(
+    root: Path, seed: int, start: dt.date, days: int, config, log, keep_home: bool = False
+) -> dict:
     home = root / f"seed{seed}-{start.isoformat()}"
     shutil.rmtree(home, ignore_errors=True)
     paths = TwinPaths(home).ensure()
@@ -118,7 +121,8 @@ def run_one(root: Path, seed: int, start: dt.date, days: int, config, log) -> di
     frame = warehouse.read_table(paths, FEATURES)
     # kept (~30 MB) so a model change can be re-judged on the same runs without regenerating them
     frame.to_parquet(_features_file(root, seed, start))
-    shutil.rmtree(home, ignore_errors=True)  # a 60-day home is ~2 GB; the features are kept
+    if not keep_home:  # a 90-day home is ~0.6 GB; the features are kept
+        shutil.rmtree(home, ignore_errors=True)
     return judge(frame, seed, start, days, config, plant.modes_without_precursor, times)
 
 
@@ -150,6 +154,8 @@ def judge(frame, seed, start, days, config, modes, times) -> dict:
         "alarm_episodes": m.get("n_alarm_episodes"),
         "false_alarms_per_machine_week": m.get("false_alarms_per_machine_week"),
         **{k: v for k, v in m.items() if k.startswith("event_recall__")},  # per failure mode
+        "threshold_folds": getattr(result.outcome.model, "threshold_folds_", None),
+        "threshold_note": result.outcome.notes[0] if result.outcome.notes else "",
         "gate": "passed" if result.gate_passed else "refused",
         "gate_reasons": "; ".join(result.gate_reasons),
         **{k: round(v, 1) for k, v in times.items()},
@@ -169,6 +175,11 @@ def main(argv: list[str] | None = None) -> int:
         "--judge-only",
         action="store_true",
         help="re-judge the feature tables an earlier run kept in --root (no generation)",
+    )
+    parser.add_argument(
+        "--keep-homes",
+        action="store_true",
+        help="keep each run's TWIN_HOME (~2 GB) so a feature-mart change can be rebuilt on its lake",
     )
     args = parser.parse_args(argv)
     root = Path(args.root)
@@ -196,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
                 elif args.judge_only:
                     continue
                 else:
-                    row = run_one(root, seed, start, args.days, config, log)
+                    row = run_one(root, seed, start, args.days, config, log, args.keep_homes)
                 rows.append(row)
                 pd.DataFrame(rows).to_csv(out, index=False)
                 print(json.dumps(row, default=str), flush=True)

@@ -182,6 +182,113 @@ def choose_threshold(curve: pd.DataFrame, policy: ThresholdPolicy) -> tuple[floa
     )
 
 
+@dataclass
+class _FoldScores:
+    """One validation slice scored by a booster fitted before it: rows and failure windows."""
+
+    scored: pd.DataFrame
+    windows: pd.DataFrame
+    n_warned: int
+
+
+def _fold_scores(
+    p: np.ndarray,
+    val_rows: pd.DataFrame,
+    config: FailureModelConfig,
+    modes_without_precursor: Collection[str],
+) -> _FoldScores:
+    scored = val_rows[["machine_id", "as_of"]].assign(
+        p=p, y=val_rows[config.label_column].fillna(0).astype(int).to_numpy()
+    )
+    events = mark_precursors(failure_events_from_labels(val_rows), modes_without_precursor)
+    warned = events[events["had_precursor"].ne(False).fillna(True).astype(bool)]
+    # A validation slice whose failures all came without warning still needs a threshold.
+    windows = event_window_scores(scored, warned if len(warned) else events, config.horizon_h)
+    return _FoldScores(scored, windows, int(windows["max_p"].notna().sum()))
+
+
+def _earlier_folds(
+    train: pd.DataFrame,
+    val_split: TimeSplit,
+    cols: list[str],
+    config: FailureModelConfig,
+    modes_without_precursor: Collection[str],
+) -> list[_FoldScores]:
+    """Rolling-origin folds before the validation slice, for the threshold only.
+
+    Fold k validates on the k-th slice of the validation slice's length before it, with a booster
+    and calibration fitted on the rows before that slice (minus the gap), exactly as the final
+    model was fitted before its own slice. One ~10-day slice holds ~20 failures with a precursor
+    (one failure = 0.05 of recall), too few to place a threshold that holds on the test period;
+    the calibrated probabilities of the folds' models are comparable, so their curves pool.
+    A fold without failures on either side is left out.
+    """
+    length = val_split.end - val_split.t_split
+    as_of = pd.to_datetime(train["as_of"])
+    y = config.label_column
+    folds = []
+    for k in range(1, config.split.threshold_folds):
+        lo = val_split.t_split - k * length
+        hi = lo + length
+        fit_end = lo - pd.Timedelta(hours=val_split.gap_h)
+        if fit_end <= val_split.start:
+            break
+        fit_rows = train[(as_of < fit_end) & label_known(train, config)]
+        slice_rows = train[(as_of >= lo) & (as_of < hi) & label_known(train, config)]
+        if count_failures(fit_rows, config) < config.min_failures:
+            break
+        if count_failures(slice_rows, config) < 1:
+            continue
+        learn = _learning_rows(fit_rows, y, modes_without_precursor)
+        clf, calibrator = fit_calibrated_classifier(
+            learn[cols].to_numpy(dtype=float),
+            learn[y].fillna(0).astype(int).to_numpy(),
+            slice_rows[cols].to_numpy(dtype=float),
+            slice_rows[y].fillna(0).astype(int).to_numpy(),
+            config.params,
+        )
+        raw = clf.predict_proba(slice_rows[cols].to_numpy(dtype=float))[:, 1]
+        p = raw if calibrator is None else np.clip(calibrator.predict(raw), 0.0, 1.0)
+        folds.append(_fold_scores(p, slice_rows, config, modes_without_precursor))
+    return folds
+
+
+def _pooled_curve(folds: list[_FoldScores], config: FailureModelConfig) -> pd.DataFrame:
+    """The threshold curve over every fold's rows and failures at once.
+
+    Machine ids are made unique per fold, so an alarm episode never joins rows two different
+    models scored.
+    """
+    scored = pd.concat(
+        [
+            f.scored.assign(machine_id=f.scored["machine_id"].astype(str) + f"#{i}")
+            for i, f in enumerate(folds)
+        ],
+        ignore_index=True,
+    )
+    windows = pd.concat([f.windows for f in folds], ignore_index=True)
+    candidates = np.unique(
+        np.quantile(scored["p"], np.linspace(0.0, 1.0, config.threshold.n_candidates))
+    )
+    return threshold_curve(
+        scored, windows, candidates[candidates > 0], config.episode_gap_h, config.horizon_h
+    )
+
+
+def _learning_rows(
+    fit_rows: pd.DataFrame, y: str, modes_without_precursor: Collection[str]
+) -> pd.DataFrame:
+    """The rows the booster learns from: not those positive only because a silent failure follows.
+
+    Such rows look healthy by definition and only blur the warnings. The calibration rows keep
+    every label, so the probability still counts those failures.
+    """
+    if not modes_without_precursor or "next_failure_mode" not in fit_rows.columns:
+        return fit_rows
+    silent = fit_rows["next_failure_mode"].isin(list(modes_without_precursor))
+    return fit_rows[~(fit_rows[y].fillna(0).astype(bool) & silent)]
+
+
 def _conformal(models: list, X: np.ndarray, widen_h: list[float]) -> np.ndarray:
     """Raw quantile predictions with the p10/p90 moved apart by the group's conformal margin."""
     q = np.column_stack([m.predict(X) for m in models])
@@ -343,13 +450,7 @@ def _fit(
     cols = [c for c in all_cols if fit_rows[c].notna().any()]
     empty = [c for c in all_cols if c not in cols]
     y = config.label_column
-    # The booster learns warnings: rows positive only because a failure without precursor follows
-    # look healthy by definition and only blur it. The calibration rows keep every label, so the
-    # probability still counts those failures.
-    learn = fit_rows
-    if modes_without_precursor and "next_failure_mode" in fit_rows.columns:
-        silent = fit_rows["next_failure_mode"].isin(list(modes_without_precursor))
-        learn = fit_rows[~(fit_rows[y].fillna(0).astype(bool) & silent)]
+    learn = _learning_rows(fit_rows, y, modes_without_precursor)
     clf, calibrator = fit_calibrated_classifier(
         learn[cols].to_numpy(dtype=float),
         learn[y].fillna(0).astype(int).to_numpy(),
@@ -363,19 +464,11 @@ def _fit(
     model.feature_names_ = cols
     model.classifier_, model.calibrator_ = clf, calibrator
 
-    scored = val_rows[["machine_id", "as_of"]].assign(
-        p=model.predict_proba_72h(val_rows), y=val_rows[y].fillna(0).astype(int).to_numpy()
-    )
-    val_events = mark_precursors(failure_events_from_labels(val_rows), modes_without_precursor)
-    warned = val_events[val_events["had_precursor"].ne(False).fillna(True).astype(bool)]
-    # A validation slice whose failures all came without warning still needs a threshold.
-    windows = event_window_scores(scored, warned if len(warned) else val_events, config.horizon_h)
-    candidates = np.unique(
-        np.quantile(scored["p"], np.linspace(0.0, 1.0, config.threshold.n_candidates))
-    )
-    curve = threshold_curve(
-        scored, windows, candidates[candidates > 0], config.episode_gap_h, config.horizon_h
-    )
+    folds = [
+        _fold_scores(model.predict_proba_72h(val_rows), val_rows, config, modes_without_precursor)
+    ]
+    folds += _earlier_folds(train, val_split, cols, config, modes_without_precursor)
+    curve = _pooled_curve(folds, config)
     model.threshold_, model.threshold_note_ = choose_threshold(curve, config.threshold)
 
     model.quantile_models_ = _fit_quantiles(fit_rows, cols, config.params, cap)
@@ -383,7 +476,13 @@ def _fit(
     model.mode_classifier_, model.failure_modes_ = _fit_mode(train, cols, config.params)
     model.training_window_ = {"start": str(split.start), "end": str(split.train_end)}
     model.n_training_failures_ = int(n_failures)
-    notes = [model.threshold_note_, f"hours to failure capped at {cap:.0f} h"]
+    model.threshold_folds_ = len(folds)
+    model.threshold_failures_ = sum(f.n_warned for f in folds)
+    notes = [
+        f"{model.threshold_note_} (on {len(folds)} validation slice(s), "
+        f"{model.threshold_failures_} failure(s) with a precursor)",
+        f"hours to failure capped at {cap:.0f} h",
+    ]
     if empty:
         notes.append(f"{len(empty)} feature column(s) empty in the fit rows, left out: {empty}")
     if calibrator is None:

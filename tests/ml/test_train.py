@@ -192,3 +192,24 @@ def test_among_thresholds_with_the_same_recall_the_most_sensitive_is_chosen() ->
     # below the precision target the highest recall still wins
     low, _ = train.choose_threshold(curve, ThresholdPolicy(min_precision=0.6))
     assert low == 0.47
+
+
+def test_the_threshold_is_placed_on_earlier_slices_too_without_changing_the_model(
+    synthetic, trained
+) -> None:
+    # Rolling origin (ml.train._earlier_folds): the slices before the validation slice, each scored
+    # by a booster fitted before it, add failures to the threshold's curve; the model that scores
+    # the plant is still the one fitted before the last slice.
+    one = train.fit(FailureModelConfig(split={"threshold_folds": 1}), synthetic[0])
+    assert trained.model.threshold_folds_ == 3
+    assert one.model.threshold_folds_ == 1
+    assert trained.model.threshold_failures_ >= 2 * one.model.threshold_failures_
+    assert "on 3 validation slice(s)" in trained.notes[0]
+    assert np.array_equal(
+        trained.model.predict_proba_72h(trained.test), one.model.predict_proba_72h(one.test)
+    )
+    # Those slices lie in the training period: the test labels still cannot move the threshold
+    # (test_threshold_is_chosen_without_looking_at_the_test_period), and without enough failures
+    # before a slice there is no fold, not a model fitted on nothing.
+    few = train.fit(FailureModelConfig(split={"threshold_folds": 50}), synthetic[0])
+    assert few.model.threshold_folds_ < 50
