@@ -27,7 +27,7 @@ EPOCH = dt.datetime(1970, 1, 1)
 # Mean operating hours between failures. The demo plant runs ~320 operating hours per 4 weeks
 # (2 shifts x 5 days x 4 weeks x 8 h), so 100 h gives ~3.2 corrective failures per machine per
 # 4 weeks (~2 a day on the 18-machine plant); a per-machine factor (lognormal, sigma 0.3) makes
-# some machines worse actors than others. 100 h, not the 150 h it was: the demo's 60 days must
+# some machines worse actors than others. 100 h, not the 150 h it was: the demo's history must
 # hold >= 30 held-out failures to judge the failure-risk model on (150 h: ~20). Much denser (70 h)
 # put half of all rows within 72 h of a failure, where an always-on alarm looks precise.
 MTBF_OP_H = 100.0
