@@ -200,16 +200,20 @@ def test_the_threshold_is_placed_on_earlier_slices_too_without_changing_the_mode
     # Rolling origin (ml.train._earlier_folds): the slices before the validation slice, each scored
     # by a booster fitted before it, add failures to the threshold's curve; the model that scores
     # the plant is still the one fitted before the last slice.
-    one = train.fit(FailureModelConfig(split={"threshold_folds": 1}), synthetic[0])
-    assert trained.model.threshold_folds_ == 3
-    assert one.model.threshold_folds_ == 1
-    assert trained.model.threshold_failures_ >= 2 * one.model.threshold_failures_
-    assert "on 3 validation slice(s)" in trained.notes[0]
+    three = train.fit(FailureModelConfig(split={"threshold_folds": 3}), synthetic[0])
+    assert trained.model.threshold_folds_ == 1  # the default
+    assert three.model.threshold_folds_ == 3
+    assert three.model.threshold_failures_ >= 2 * trained.model.threshold_failures_
+    assert "on 3 validation slice(s)" in three.notes[0]
     assert np.array_equal(
-        trained.model.predict_proba_72h(trained.test), one.model.predict_proba_72h(one.test)
+        three.model.predict_proba_72h(three.test), trained.model.predict_proba_72h(trained.test)
     )
-    # Those slices lie in the training period: the test labels still cannot move the threshold
-    # (test_threshold_is_chosen_without_looking_at_the_test_period), and without enough failures
-    # before a slice there is no fold, not a model fitted on nothing.
+    # Those slices lie in the training period: the test labels still cannot move the threshold.
+    frame = synthetic[0].copy()
+    in_test = frame["as_of"] >= three.split.t_split
+    frame.loc[in_test, "fails_within_72h"] = 1 - frame.loc[in_test, "fails_within_72h"]
+    flipped = train.fit(FailureModelConfig(split={"threshold_folds": 3}), frame)
+    assert flipped.model.threshold_ == three.model.threshold_
+    # Without enough failures before a slice there is no fold, not a model fitted on nothing.
     few = train.fit(FailureModelConfig(split={"threshold_folds": 50}), synthetic[0])
     assert few.model.threshold_folds_ < 50
