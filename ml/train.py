@@ -77,10 +77,7 @@ class FittedFailureModel(BaseEstimator):
 
     def predict_proba_72h(self, frame: pd.DataFrame) -> np.ndarray:
         """Calibrated probability that a failure starts within the horizon, per row."""
-        raw = self.classifier_.predict_proba(self._matrix(frame))[:, 1]
-        if self.calibrator_ is None:
-            return raw
-        return np.clip(self.calibrator_.predict(raw), 0.0, 1.0)
+        return _calibrated(self.classifier_, self.calibrator_, self._matrix(frame))
 
     def predict_risk(self, frame: pd.DataFrame) -> pd.DataFrame:
         # One OpenMP thread: scoring is small and oversubscribed threads spin on a busy machine.
@@ -156,6 +153,33 @@ def fit_calibrated_classifier(
     return clf, calibrator
 
 
+def _calibrated(
+    clf: HistGradientBoostingClassifier, calibrator: IsotonicRegression | None, X: np.ndarray
+) -> np.ndarray:
+    """The booster's score through its calibration (as it is when the calibration slice had one class)."""
+    raw = clf.predict_proba(X)[:, 1]
+    return raw if calibrator is None else np.clip(calibrator.predict(raw), 0.0, 1.0)
+
+
+def _fit_before_slice(
+    fit_rows: pd.DataFrame,
+    slice_rows: pd.DataFrame,
+    cols: list[str],
+    config: FailureModelConfig,
+    modes_without_precursor: Collection[str],
+) -> tuple[HistGradientBoostingClassifier, IsotonicRegression | None]:
+    """The booster on the rows it learns from (``_learning_rows``), calibrated on the later slice."""
+    y = config.label_column
+    learn = _learning_rows(fit_rows, y, modes_without_precursor)
+    return fit_calibrated_classifier(
+        learn[cols].to_numpy(dtype=float),
+        learn[y].fillna(0).astype(int).to_numpy(),
+        slice_rows[cols].to_numpy(dtype=float),
+        slice_rows[y].fillna(0).astype(int).to_numpy(),
+        config.params,
+    )
+
+
 def choose_threshold(curve: pd.DataFrame, policy: ThresholdPolicy) -> tuple[float, str]:
     """Pick the alarm threshold from a validation threshold curve; the note says why."""
     c = curve.fillna({"episode_precision": 0.0})
@@ -224,31 +248,24 @@ def _earlier_folds(
     A fold without failures on either side is left out.
     """
     length = val_split.end - val_split.t_split
-    as_of = pd.to_datetime(train["as_of"])
-    y = config.label_column
+    known = train[label_known(train, config)]
+    as_of = pd.to_datetime(known["as_of"])
     folds = []
     for k in range(1, config.split.threshold_folds):
         lo = val_split.t_split - k * length
-        hi = lo + length
         fit_end = lo - pd.Timedelta(hours=val_split.gap_h)
         if fit_end <= val_split.start:
             break
-        fit_rows = train[(as_of < fit_end) & label_known(train, config)]
-        slice_rows = train[(as_of >= lo) & (as_of < hi) & label_known(train, config)]
+        fit_rows = known[as_of < fit_end]
+        slice_rows = known[(as_of >= lo) & (as_of < lo + length)]
         if count_failures(fit_rows, config) < config.min_failures:
             break
         if count_failures(slice_rows, config) < 1:
             continue
-        learn = _learning_rows(fit_rows, y, modes_without_precursor)
-        clf, calibrator = fit_calibrated_classifier(
-            learn[cols].to_numpy(dtype=float),
-            learn[y].fillna(0).astype(int).to_numpy(),
-            slice_rows[cols].to_numpy(dtype=float),
-            slice_rows[y].fillna(0).astype(int).to_numpy(),
-            config.params,
+        clf, calibrator = _fit_before_slice(
+            fit_rows, slice_rows, cols, config, modes_without_precursor
         )
-        raw = clf.predict_proba(slice_rows[cols].to_numpy(dtype=float))[:, 1]
-        p = raw if calibrator is None else np.clip(calibrator.predict(raw), 0.0, 1.0)
+        p = _calibrated(clf, calibrator, slice_rows[cols].to_numpy(dtype=float))
         folds.append(_fold_scores(p, slice_rows, config, modes_without_precursor))
     return folds
 
@@ -449,15 +466,7 @@ def _fit(
     all_cols = feature_columns(rows, config)
     cols = [c for c in all_cols if fit_rows[c].notna().any()]
     empty = [c for c in all_cols if c not in cols]
-    y = config.label_column
-    learn = _learning_rows(fit_rows, y, modes_without_precursor)
-    clf, calibrator = fit_calibrated_classifier(
-        learn[cols].to_numpy(dtype=float),
-        learn[y].fillna(0).astype(int).to_numpy(),
-        val_rows[cols].to_numpy(dtype=float),
-        val_rows[y].fillna(0).astype(int).to_numpy(),
-        config.params,
-    )
+    clf, calibrator = _fit_before_slice(fit_rows, val_rows, cols, config, modes_without_precursor)
     if config.params.cap_from_data:
         cap = cap_from_lives(train, config.horizon_h, cap)
     model = FittedFailureModel(horizon_h=config.horizon_h, cap_h=cap)
