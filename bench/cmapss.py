@@ -1,6 +1,6 @@
 """C-MAPSS FD001 benchmark (not a test): the unchanged twinbridge pipeline on NASA turbofan data.
 
-    python bench/cmapss.py [--home /tmp/twin-cmapss] [--spacing-h 10] [--cap-h H]
+    python bench/cmapss.py [--home /tmp/twin-cmapss] [--spacing-h 10] [--cap-h H] [--stability N]
 
 1. a fresh TWIN_HOME; ``bench.cmapss_plant`` writes the plant model, historian days and CMMS work orders;
 2. ``twin run`` with TWIN_PLANT at that plant (ingest → GX → dbt features → training, registry,
@@ -12,7 +12,12 @@
 3. the scoring table ``lake/ml/machine_failure_risk.parquet`` at the test engines' last cycle is
    compared with ``RUL_FD001``: RMSE of ``hours_to_failure_p50`` (against the true RUL, as published,
    and against the RUL capped at 125), the Saxena/PHM08 score, and ROC-AUC of ``p_failure_72h``
-   against RUL <= 72. Prints a Markdown table next to the published results (PROVENANCE.md).
+   against RUL <= 72. Prints a Markdown table next to the published results (PROVENANCE.md);
+4. with ``--stability N``: the same training refitted in this process on N copies of the warehouse's
+   feature table whose feature values are moved by a relative 1e-9 (far below any sensor's
+   resolution; the size of the rounding differences between two equivalent SQL plans), each scored
+   like ``score_latest``: the RMSE's spread from numerically meaningless differences, so that one
+   run's RMSE is read against it.
 """
 
 from __future__ import annotations
@@ -93,6 +98,33 @@ def evaluate(risk: pd.DataFrame, truth: pd.DataFrame) -> dict[str, float | int |
     }
 
 
+def stability(home: Path, truth: pd.DataFrame, copies: int) -> list[float]:
+    """RMSE of the p50 over ``copies`` refits on the feature table moved by 1e-9 (copy 0: as it is)."""
+    from ml.config import FailureModelConfig, load_config
+    from ml.features import feature_columns, prepare
+    from ml.pipeline import latest_rows
+    from ml.train import fit
+    from twin import warehouse
+    from twin.paths import TwinPaths
+
+    config_file = home / "cmapss" / "ml_config.yaml"
+    config = load_config(str(config_file)) if config_file.exists() else FailureModelConfig()
+    frame = warehouse.read_table(TwinPaths(home), "marts.fct_machine_hourly_features")
+    columns = feature_columns(prepare(frame), config)
+    values = []
+    for copy in range(copies):
+        moved = frame.copy()
+        if copy:
+            rng = np.random.default_rng(copy)
+            for column in columns:
+                moved[column] = moved[column] * (1 + 1e-9 * rng.standard_normal(len(moved)))
+        model = fit(config, moved).model
+        risk = model.predict_risk(latest_rows(moved))
+        rows = truth.merge(risk, on="machine_id", validate="one_to_one")
+        values.append(rmse(rows["hours_to_failure_p50"].to_numpy(), rows["rul_h"].to_numpy(float)))
+    return values
+
+
 def run_pipeline(home: Path, env: dict[str, str], log: Path) -> tuple[int, float]:
     """``twin run`` in a child process (fresh interpreter, the environment a user would set)."""
     start = time.perf_counter()
@@ -140,6 +172,13 @@ def main(argv: list[str] | None = None) -> int:
         "--ml-config", type=Path, help="failure-model overrides (YAML); --cap-h is merged over it"
     )
     parser.add_argument("--keep", action="store_true", help="reuse an existing --home (no rerun)")
+    parser.add_argument(
+        "--stability",
+        type=int,
+        default=0,
+        metavar="N",
+        help="refit on N copies of the feature table moved by 1e-9 and report the RMSE's spread",
+    )
     args = parser.parse_args(argv)
 
     home = args.home.resolve()
@@ -185,10 +224,19 @@ def main(argv: list[str] | None = None) -> int:
     if not risk_path.exists():
         print(f"no scoring table at {risk_path}; `twin run` exit code {code}", file=sys.stderr)
         return 1
-    metrics = evaluate(pd.read_parquet(risk_path), pd.read_csv(out / "truth.csv"))
+    truth = pd.read_csv(out / "truth.csv")
+    metrics = evaluate(pd.read_parquet(risk_path), truth)
     metrics |= {"twin_run_exit_code": code, "twin_run_seconds": round(seconds, 1)}
+    if args.stability:
+        spread = stability(home, truth, args.stability)
+        metrics["stability_rmse"] = [round(v, 2) for v in spread]
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     print(table(metrics, seconds, code, args.cap_h))
+    if args.stability:
+        print(
+            f"\nRMSE over {len(spread)} refits on the feature table moved by 1e-9: mean "
+            f"{np.mean(spread):.2f}, min {min(spread):.2f}, max {max(spread):.2f}"
+        )
     return 0
 
 
