@@ -10,9 +10,14 @@ from __future__ import annotations
 
 import base64
 import io
+from typing import TYPE_CHECKING
 
 import pandas as pd
-from matplotlib.figure import Figure
+
+# matplotlib costs ~0.2 s to import, the code location loads this module in every run process and
+# few runs draw a chart: it is imported where a figure is made
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 BASELINE = "baseline"
 WIDTH_IN, DPI = 7.5, 80
@@ -26,14 +31,20 @@ def markdown_image(figure: Figure, alt: str) -> str:
     return f"![{alt}](data:image/png;base64,{encoded})"
 
 
+def _new_figure(**kwargs) -> Figure:
+    from matplotlib.figure import Figure
+
+    return Figure(**kwargs)
+
+
 def _row_figure(rows: int) -> tuple[Figure, object]:
     """One axes sized to a chart with a labelled row per machine."""
-    figure = Figure(figsize=(WIDTH_IN, max(1.8, 0.22 * rows + 0.8)))
+    figure = _new_figure(figsize=(WIDTH_IN, max(1.8, 0.22 * rows + 0.8)))
     return figure, figure.subplots()
 
 
 def _figure(rows: int = 1) -> tuple[Figure, list]:
-    figure = Figure(figsize=(WIDTH_IN, 2.4 * rows))
+    figure = _new_figure(figsize=(WIDTH_IN, 2.4 * rows))
     axes = figure.subplots(rows, 1, squeeze=False)[:, 0]
     return figure, list(axes)
 

@@ -42,7 +42,6 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import brentq
 
 from twin.plant.calendar import day_window, local_date_of, shift_windows
 from twin.plant.model import Plant
@@ -325,4 +324,7 @@ def _shape_mle(terms: list[tuple[np.ndarray, np.ndarray]]) -> float:
         return hi
     if score(lo) >= 0:
         return lo
+    # scipy.optimize costs ~0.3 s to import: every Dagster run process loads this module, few fit
+    from scipy.optimize import brentq
+
     return float(brentq(score, lo, hi))
