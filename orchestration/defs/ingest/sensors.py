@@ -10,7 +10,8 @@ from twin.ingest import bursts, landing
 
 @dg.sensor(
     name="landing_files_sensor",
-    minimum_interval_seconds=10,  # a directory listing when nothing landed: cheap
+    # the first hop of every landing waits for it; a directory listing when nothing landed: cheap
+    minimum_interval_seconds=5,
     default_status=dg.DefaultSensorStatus.RUNNING,
     jobs=[ingest_job],
 )
