@@ -12,10 +12,8 @@ install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	# compat: a .pth with the repo root, so test folders named like packages never shadow them;
-	# no-compile: Python compiles the modules it imports when it first imports them, instead of pip
-	# compiling every file of every package up front (~25 s of CPU on two cores)
-	$(BIN)/python -m pip install --quiet --no-compile -c requirements.lock --config-settings editable_mode=compat -e ".[dev]"
+	# compat: a .pth with the repo root, so test folders named like packages never shadow them
+	$(BIN)/python -m pip install --quiet -c requirements.lock --config-settings editable_mode=compat -e ".[dev]"
 	touch $@
 
 # Headless Chromium (Debian's package) for the browser tests of the UI and the capacity report.
