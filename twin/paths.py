@@ -56,6 +56,11 @@ class TwinPaths:
         return self.home / "lake"
 
     @property
+    def calibrations(self) -> Path:
+        """Engine calibrations kept for the scenario runs of a batch (twin.simulation)."""
+        return self.lake / "calibrations"
+
+    @property
     def warehouse(self) -> Path:
         return self.home / "warehouse" / "twin.duckdb"
 

@@ -16,7 +16,9 @@ every machine's o through the line), converges in a few rounds: the own idle wit
 reproduces every machine's observed running share, and hence the line's observed output. Clipping
 to [1 - 1/p, idle] keeps each step between "the machine ran at ideal speed whenever it was not
 waiting" and "all its idle is its own". Runs on the history's rates, four weeks, no near-term risk
-or scenario changes.
+or scenario changes: own idle is what the history shows, so every scenario of a batch gets the same.
+With a ``cache`` folder the result is kept there under a digest of its inputs, and the batch's other
+scenario runs (each its own process) read it instead of running the engine four more rounds.
 
 Where to start matters. A machine that is not the line's constraint makes the same output at any
 speed above the constraint's, so its running share does not pin its speed down: every such speed
@@ -48,9 +50,16 @@ Fidelity).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
+import os
+import sys
+import uuid
+from pathlib import Path
 
 import numpy as np
 
+from twin.simulation import engine
 from twin.simulation.engine import simulate_many
 from twin.simulation.line_model import Distribution, Exponential, LineParams, Weibull
 
@@ -85,11 +94,32 @@ def with_own_idle(line: LineParams, idle: dict[str, float]) -> LineParams:
     return dataclasses.replace(line, machines=tuple(machines))
 
 
-def calibrate_own_idle(lines: list[LineParams], idle: dict[str, float]) -> dict[str, float]:
+def calibrate_own_idle(
+    lines: list[LineParams], idle: dict[str, float], cache: Path | None = None
+) -> dict[str, float]:
     """Own idle per machine (module doc) for ``lines`` built without idle and observed ``idle``
-    shares (idle / (running + idle)). The lines must share their bucket edges."""
+    shares (idle / (running + idle)). The lines must share their bucket edges. With ``cache``, a
+    result computed before from the same inputs is read from that folder (and a new one kept)."""
     horizon = min(lines[0].horizon_h, WEEKS * 7 * 24.0)
     base = [_trimmed(line, horizon) for line in lines]
+    if cache is None:
+        return _calibrated(base, idle)
+    # the dataclasses' repr spells out every parameter (floats round-trip), in a fixed order; the
+    # engine's and this module's code are part of the key, so an upgraded twin calibrates afresh
+    code = b"".join(Path(m.__file__).read_bytes() for m in (engine, sys.modules[__name__]))
+    inputs = repr((base, sorted(idle.items()), ROUNDS, REPLICATIONS, SEED)).encode() + code
+    file = cache / f"own_idle_{hashlib.sha256(inputs).hexdigest()[:32]}.json"
+    if file.exists():
+        return json.loads(file.read_text())
+    own = _calibrated(base, idle)
+    cache.mkdir(parents=True, exist_ok=True)
+    partial = file.with_name(f".{file.name}.{uuid.uuid4().hex[:8]}")
+    partial.write_text(json.dumps(own))
+    os.replace(partial, file)  # a scenario run reading beside this one sees all of it or nothing
+    return own
+
+
+def _calibrated(base: list[LineParams], idle: dict[str, float]) -> dict[str, float]:
     own = {m.id: 1 - 1 / m.performance for x in base for m in x.machines}  # fast end: doc
     for _ in range(ROUNDS):
         results = simulate_many([with_own_idle(x, own) for x in base], REPLICATIONS, SEED)

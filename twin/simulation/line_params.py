@@ -47,6 +47,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -54,6 +55,7 @@ import pandas as pd
 from twin.plant.calendar import day_window, local_date_of
 from twin.plant.model import Machine, Plant, Shift
 from twin.simulation.horizon import day_edges, hours_from, shift_hours
+from twin.simulation.idle_calibration import WEEKS as CALIBRATION_WEEKS
 from twin.simulation.idle_calibration import calibrate_own_idle, stretched
 from twin.simulation.line_model import (
     Deterministic,
@@ -145,8 +147,13 @@ def build_line_params(
     work_orders: pd.DataFrame | None = None,
     mix: pd.DataFrame | None = None,
     priors: Priors = Priors(),
+    calibration_cache: Path | None = None,
 ) -> dict[str, LineParams]:
-    """Engine parameters of every line for ``scenario`` over its horizon, day buckets."""
+    """Engine parameters of every line for ``scenario`` over its horizon, day buckets.
+
+    ``calibration_cache``: a folder where the own-idle calibration of this history is kept, so
+    the other scenarios of a batch read it instead of computing it again.
+    """
     check_ids(scenario, plant)
     edges, dates = day_edges(plant, start, scenario.horizon_weeks)
     fits = fit_machines(plant, kpis, failures, start, priors)
@@ -162,9 +169,7 @@ def build_line_params(
         last_pm(work_orders, start),
         mode_repair_factors(failures, start, priors),
     )
-    # own idle: the history's idle without the starving and blocking the engine simulates itself
-    raw = _assemble(context, {}, {})
-    own = calibrate_own_idle(list(raw.values()), _observed_idle(plant, fits))
+    own = _own_idle(context, calibration_cache)
     weekly_cv = fit_weekly_cv(plant, kpis, local_date_of(plant, start))
     out = _assemble(context, own, latest_risk(risk, start))
     return {k: dataclasses.replace(v, weekly_cv=weekly_cv[k]) for k, v in out.items()}
@@ -182,6 +187,16 @@ class _Context:
     priors: Priors
     last_pm: dict[str, dt.datetime]
     mode_repair: dict[str, float]  # failure mode -> repair-time factor (near_term_risk)
+
+
+def _own_idle(c: _Context, cache: Path | None) -> dict[str, float]:
+    """Own idle per station: the history's idle without the starving and blocking the engine
+    simulates itself, calibrated under the history's conditions (no scenario change, the
+    calibration's weeks), so it is the same for every scenario from this history and start."""
+    history_only = c.scenario.model_copy(update={"changes": [], "horizon_weeks": CALIBRATION_WEEKS})
+    edges, dates = day_edges(c.plant, c.start, CALIBRATION_WEEKS)
+    raw = _assemble(dataclasses.replace(c, scenario=history_only, edges=edges, dates=dates), {}, {})
+    return calibrate_own_idle(list(raw.values()), _observed_idle(c.plant, c.fits), cache)
 
 
 def _assemble(

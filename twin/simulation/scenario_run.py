@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
@@ -81,9 +82,11 @@ def simulate_scenario(
     start: dt.datetime,
     *,
     with_effect: bool = False,
+    calibration_cache: Path | None = None,
 ) -> ScenarioOutputs:
     """One scenario's capacity, constraints and feasibility of the demand plan (and, with
-    ``with_effect``, what the risk prediction changed)."""
+    ``with_effect``, what the risk prediction changed). ``calibration_cache``: see
+    ``build_line_params``."""
     lines = build_line_params(
         plant,
         history.kpis,
@@ -93,6 +96,7 @@ def simulate_scenario(
         start,
         work_orders=history.work_orders,
         mix=history.mix,
+        calibration_cache=calibration_cache,
     )
     results = simulate_lines(lines, scenario.replications, scenario.seed)
     capacity, constraints = capacity_tables(plant, lines, results, scenario.id, start)

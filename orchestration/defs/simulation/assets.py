@@ -41,7 +41,13 @@ def build_simulation(partitions: dg.StaticPartitionsDefinition) -> dg.AssetsDefi
         start = planning_start(plant, history)
         # the plan of record also runs without the risk scores: what the prediction changed
         out = simulate_scenario(
-            plant, scenario, history, start, with_effect=scenario.id == BASELINE_SCENARIO
+            plant,
+            scenario,
+            history,
+            start,
+            with_effect=scenario.id == BASELINE_SCENARIO,
+            # the batch's scenarios share one calibration of the history (the first run's)
+            calibration_cache=twin.paths.calibrations,
         )
         capacity, constraints, effect = out.capacity, out.constraints, out.effect
         stamp = pd.Timestamp.now(tz="UTC").tz_localize(None).floor("us")
