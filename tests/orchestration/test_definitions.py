@@ -6,6 +6,7 @@ import dagster as dg
 import pytest
 
 from orchestration.definitions import defs
+from orchestration.lib.dbt_project import LOAD_IN_PROGRESS
 from twin.paths import SOURCES
 
 
@@ -60,6 +61,8 @@ def test_the_landing_sensor_and_jobs_are_defined(definitions) -> None:
     assert ingest.asset_layer.selected_asset_keys == {
         dg.AssetKey(["raw", source]) for source in SOURCES
     }
+    # so the staging models may wait for any one raw asset to wait for every load
+    assert set(LOAD_IN_PROGRESS) <= ingest.asset_layer.selected_asset_keys
     assert definitions.resolve_job_def("kpi_job") is not None
 
 
