@@ -28,8 +28,18 @@ sys.path.insert(0, str(REPO))
 from tests.support.ports import free_port  # noqa: E402
 
 
-def tree_cpu_seconds(root: int) -> tuple[float, int]:
-    """User + system CPU of ``root``'s live descendants (and their reaped children), and their count."""
+def _command(pid: int) -> str:
+    try:
+        words = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return "?"
+    # the program and its first arguments: "dagster-daemon run", "dagster api grpc", "mlflow server"
+    names = [Path(w.decode(errors="replace")).name for w in words[:4] if w]
+    return " ".join(n for n in names if n not in ("python", "python3", "python3.11"))[:60]
+
+
+def tree_cpu_by_process(root: int) -> dict[tuple[int, str], float]:
+    """CPU seconds of each live descendant of ``root`` (with its reaped children), by (pid, command)."""
     children: dict[int, list[tuple[int, int]]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -40,12 +50,12 @@ def tree_cpu_seconds(root: int) -> tuple[float, int]:
             continue  # exited while listed
         ticks = sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
         children.setdefault(int(fields[1]), []).append((int(entry), ticks))
-    total, count, todo = 0, 0, [root]
+    out, todo = {}, [root]
     while todo:
         for pid, ticks in children.get(todo.pop(), []):
-            total, count = total + ticks, count + 1
+            out[(pid, _command(pid))] = ticks / os.sysconf("SC_CLK_TCK")
             todo.append(pid)
-    return total / os.sysconf("SC_CLK_TCK"), count
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,13 +89,18 @@ def main(argv: list[str] | None = None) -> int:
                     return 1
                 time.sleep(1)
         time.sleep(args.settle)
-        before, processes = tree_cpu_seconds(ui.pid)
+        before = tree_cpu_by_process(ui.pid)
         time.sleep(args.seconds)
-        after, _ = tree_cpu_seconds(ui.pid)
+        after = tree_cpu_by_process(ui.pid)
+        used = {p: after[p] - before.get(p, 0.0) for p in after}
+        total = sum(used.values())
         print(
-            f"idle twin ui: {after - before:.1f} CPU-s in {args.seconds:.0f} s "
-            f"({processes} processes; {100 * (after - before) / args.seconds:.0f} % of one core)"
+            f"idle twin ui: {total:.1f} CPU-s in {args.seconds:.0f} s "
+            f"({len(after)} processes; {100 * total / args.seconds:.0f} % of one core)"
         )
+        for (pid, command), seconds in sorted(used.items(), key=lambda x: -x[1]):
+            if seconds >= 0.05:
+                print(f"  {seconds:5.1f} s  {command} ({pid})")
         return 0
     finally:
         ui.send_signal(signal.SIGINT)  # twin ui stops everything it started
