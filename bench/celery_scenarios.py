@@ -69,11 +69,14 @@ def run_batch_here() -> float:
     runs, or runs whose steps go to the workers when TWIN_CELERY_BROKER is set."""
     from orchestration.cli import runner
     from orchestration.defs.simulation.partitions import scenario_ids
+    from twin import settings
 
     ids = scenario_ids()  # the scenario set in force: the batch's partitions
-    log = Path(os.environ["TWIN_HOME"]) / "logs" / "bench-runs.log"
+    home = Path(os.environ["TWIN_HOME"])
+    log = home / "logs" / "bench-runs.log"
+    dagster_home = settings.dagster_home(home)
     began = time.perf_counter()
-    runs = runner.run_partitions(SCENARIO_JOB, ids, ids, log, lambda _: None)
+    runs = runner.run_partitions(SCENARIO_JOB, ids, ids, dagster_home, log, lambda _: None)
     seconds = time.perf_counter() - began
     failed = [r.partition for r in runs if not r.success]
     if failed:

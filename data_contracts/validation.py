@@ -5,7 +5,6 @@ The Dagster check result is built from ``SuiteOutcome`` in orchestration/lib/che
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from itertools import count
 from typing import TYPE_CHECKING, Any
@@ -39,9 +38,8 @@ class SuiteOutcome:
 
 def ephemeral_context() -> Any:
     """An in-memory GX context: no files, no usage statistics, no progress bars."""
-    # GX 1.24.1 ships no analytics client (no posthog dependency, no great_expectations.analytics
-    # module: checked in the pinned wheel); the variable is set for versions that still read it.
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    # No usage statistics to switch off: GX 1.24.1 ships no analytics client (no posthog
+    # dependency, no great_expectations.analytics module: checked in the pinned wheel).
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from orchestration.cli.errors import UserError
 from orchestration.cli.instance_config import write_instance_config
+from twin import settings
 from twin.paths import TwinPaths, plant_path
 from twin.plant.model import PlantModelError, load_plant
 
@@ -33,18 +34,33 @@ DEMO_DAYS = 90
 DEMO_PLAN_WEEKS = 13
 
 
-def _prepare_environment(paths: TwinPaths) -> None:
-    """Point every component at the same TWIN_HOME (absolute), and set up the Dagster instance."""
-    os.environ["TWIN_HOME"] = str(paths.home)
-    os.environ.setdefault("DAGSTER_HOME", str(paths.home / "dagster"))
-    dagster_home = Path(os.environ["DAGSTER_HOME"])
+def _prepare_environment(paths: TwinPaths) -> Path:
+    """Set up this twin's Dagster instance (dagster.yaml, the dbt manifest); its folder.
+
+    Nothing is written to this process's environment: Dagster runs in this process get the
+    instance explicitly, the processes the CLI starts get ``child_environment``.
+    """
+    dagster_home = settings.dagster_home(paths.home)
     dagster_home.mkdir(parents=True, exist_ok=True)
     # the repo's dagster.yaml, plus PostgreSQL storage while TWIN_DAGSTER_POSTGRES is set
     write_instance_config(dagster_home)
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("DO_NOT_TRACK", "1")
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     _ensure_dbt_manifest()
+    return dagster_home
+
+
+def child_environment(paths: TwinPaths, dagster_home: Path) -> dict[str, str]:
+    """The environment of the processes the CLI starts (the UIs, Celery workers): this one's,
+    pointing every component at the same TWIN_HOME and instance by absolute paths (a child's
+    working directory may differ); no usage statistics leave the plant (MLflow's server and
+    client telemetry, dbt's), no progress bars in their logs."""
+    return {
+        **os.environ,
+        "TWIN_HOME": str(paths.home),
+        "DAGSTER_HOME": str(dagster_home),
+        "DO_NOT_TRACK": "true",  # MLflow reads only "true"; dbt also "1"
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+    }
 
 
 def _ensure_dbt_manifest() -> None:
@@ -138,10 +154,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"TWIN_HOME {paths.home} does not exist: run `twin generate` or `twin demo` first"
         )
     _plant()
-    _prepare_environment(paths)
+    dagster_home = _prepare_environment(paths)
     from orchestration.cli.runner import run_twin
 
-    report = run_twin(paths, progress=lambda message: print(message, flush=True))
+    report = run_twin(paths, dagster_home, progress=lambda message: print(message, flush=True))
     blocked = [r for r in report.batches if not r.success]
     warned = [r for r in report.batches if r.success and r.warnings]
     print(
@@ -241,8 +257,8 @@ def cmd_ui(args: argparse.Namespace) -> int:
     _checked()
     paths = TwinPaths.from_env().ensure()
     _plant()
-    _prepare_environment(paths)
-    return serve(paths, port=args.port, mlflow_port=args.mlflow_port)
+    env = child_environment(paths, _prepare_environment(paths))
+    return serve(paths, port=args.port, mlflow_port=args.mlflow_port, env=env)
 
 
 def cmd_workers(args: argparse.Namespace) -> int:
@@ -250,8 +266,8 @@ def cmd_workers(args: argparse.Namespace) -> int:
 
     _checked()
     paths = TwinPaths.from_env().ensure()
-    _prepare_environment(paths)
-    return serve(args.count, paths.home / "logs", lambda line: print(line, flush=True))
+    env = child_environment(paths, _prepare_environment(paths))
+    return serve(args.count, paths.home / "logs", lambda line: print(line, flush=True), env=env)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,6 +1,6 @@
 """`twin run`: process everything that has landed through Dagster, so every run shows in the UI.
 
-Stages, each a Dagster run against the instance in DAGSTER_HOME:
+Stages, each a Dagster run against the twin's instance (DAGSTER_HOME):
 1. batch loads: one run per landing burst, as the landing sensor triggers it (every file landed since
    the last run is one burst);
 2. KPIs and features (dbt is the warehouse's only writer, in the "warehouse" pool);
@@ -105,20 +105,30 @@ def _stdout_to(log_file: Path) -> Iterator[None]:
             os.close(saved)
 
 
-def run_stage(job_name: str, log_file: Path, partition_key: str | None = None) -> StageRun:
-    """Run one job in this process against the instance; its stdout (dbt's log) goes to log_file."""
+@cache
+def _instance(dagster_home: Path) -> dg.DagsterInstance:
+    """The instance in ``dagster_home``, one per process (run records, event log, schedules)."""
+    return dg.DagsterInstance.from_config(str(dagster_home))
+
+
+def run_stage(
+    job_name: str, dagster_home: Path, log_file: Path, partition_key: str | None = None
+) -> StageRun:
+    """Run one job in this process against the instance in ``dagster_home``; its stdout (dbt's
+    log) goes to log_file."""
     from orchestration.cli.celery_run import execute_on_workers
     from orchestration.defs.executors import runs_on_celery
 
     job = _definitions().resolve_job_def(job_name)
+    instance = _instance(dagster_home)
     with _stdout_to(log_file):
         if runs_on_celery(job):  # TWIN_CELERY_BROKER: the steps go to `twin workers`
             result = execute_on_workers(
-                job_name, dg.DagsterInstance.get(), partition_key=partition_key, run_config=QUIET
+                job_name, instance, partition_key=partition_key, run_config=QUIET
             )
         else:
             result = job.execute_in_process(
-                instance=dg.DagsterInstance.get(),
+                instance=instance,
                 partition_key=partition_key,
                 run_config=QUIET,
                 raise_on_error=False,
@@ -133,14 +143,19 @@ def run_stage(job_name: str, log_file: Path, partition_key: str | None = None) -
 
 
 def run_partitions(
-    job_name: str, keys: list[str], labels: list[str], log_file: Path, progress: Progress
+    job_name: str,
+    keys: list[str],
+    labels: list[str],
+    dagster_home: Path,
+    log_file: Path,
+    progress: Progress,
 ) -> list[StageRun]:
     """One run per partition, WORKERS at a time in separate processes (each uses one core)."""
     runs: list[StageRun] = []
     if not keys:
         return runs
     with ProcessPoolExecutor(max_workers=WORKERS, initializer=_definitions) as pool:
-        futures = [pool.submit(run_stage, job_name, log_file, key) for key in keys]
+        futures = [pool.submit(run_stage, job_name, dagster_home, log_file, key) for key in keys]
         for done, (label, future) in enumerate(zip(labels, futures, strict=True), start=1):
             run = future.result()
             runs.append(run)
@@ -190,12 +205,16 @@ def register_bursts(instance: dg.DagsterInstance, pending: list[bursts.Burst]) -
 
 
 def load_bursts(
-    paths: TwinPaths, pending: list[bursts.Burst], log_file: Path, progress: Progress = print
+    paths: TwinPaths,
+    pending: list[bursts.Burst],
+    dagster_home: Path,
+    log_file: Path,
+    progress: Progress = print,
 ) -> tuple[list[StageRun], list[BatchResult]]:
     """One load run per burst (every source's files in it); the outcome of each file."""
     from orchestration.defs.ingest.jobs import INGEST_JOB
 
-    runs = [run_stage(INGEST_JOB, log_file, burst.burst_id) for burst in pending]
+    runs = [run_stage(INGEST_JOB, dagster_home, log_file, burst.burst_id) for burst in pending]
     wanted = {batch_id for burst in pending for batch_id in burst.batch_ids}
     results = [_batch_result(r) for r in batch_load.read_audit(paths) if r["batch_id"] in wanted]
     for done, result in enumerate(results, start=1):
@@ -206,8 +225,8 @@ def load_bursts(
     return runs, results
 
 
-def refresh_kpis(log_file: Path) -> tuple[bool, str]:
-    stage = run_stage("kpi_job", log_file)
+def refresh_kpis(dagster_home: Path, log_file: Path) -> tuple[bool, str]:
+    stage = run_stage("kpi_job", dagster_home, log_file)
     return stage.success, stage.run_id
 
 
@@ -222,10 +241,9 @@ def _record(report: RunReport, runs: list[StageRun], progress: Progress) -> None
             )
 
 
-def run_twin(paths: TwinPaths, *, progress: Progress = print) -> RunReport:
-    """Claim, load and check every landed file, then every stage down to the publication."""
-    if "DAGSTER_HOME" not in os.environ:
-        raise RuntimeError("DAGSTER_HOME must be set before run_twin (the CLI does this)")
+def run_twin(paths: TwinPaths, dagster_home: Path, *, progress: Progress = print) -> RunReport:
+    """Claim, load and check every landed file, then every stage down to the publication, as
+    runs of the instance in ``dagster_home`` (its dagster.yaml written: the CLI does this)."""
     paths.ensure()
     batch_load.ensure_lake(paths)
     ensure_publish_inputs(paths)
@@ -234,10 +252,10 @@ def run_twin(paths: TwinPaths, *, progress: Progress = print) -> RunReport:
     claimed = landing.claim_landed_files(paths)
     progress(f"claimed {len(claimed)} new landed file(s)")
     pending = pending_bursts(paths)
-    register_bursts(dg.DagsterInstance.get(), pending)
+    register_bursts(_instance(dagster_home), pending)
     count = sum(len(b.batch_ids) for b in pending)
     progress(f"loading {count} batch(es) in {len(pending)} load run(s)")
-    loads, report.batches = load_bursts(paths, pending, log_file, progress)
+    loads, report.batches = load_bursts(paths, pending, dagster_home, log_file, progress)
     report.errors += [
         f"load run {r.run_id} for landing burst {r.partition} failed"
         for r in loads
@@ -245,30 +263,32 @@ def run_twin(paths: TwinPaths, *, progress: Progress = print) -> RunReport:
     ]
 
     progress("rebuilding KPIs and features (dbt build) ...")
-    _record(report, [run_stage("kpi_job", log_file)], progress)
+    _record(report, [run_stage("kpi_job", dagster_home, log_file)], progress)
     if report.errors:
         return report  # nothing downstream can be trusted without the KPIs and features
 
     progress("retraining the failure-risk model (MLflow), promotion gate, scoring ...")
-    ml = run_stage("failure_model_retrain_job", log_file)
+    ml = run_stage("failure_model_retrain_job", dagster_home, log_file)
     _record(report, [ml], progress)
     if "ml/machine_failure_risk_scores" not in ml.materialized:
         # The gate refused the challenger, so the run stopped before scoring: score with the
         # current champion (or the reliability fallback) anyway; the planners need today's risk.
-        _record(report, [run_stage("failure_risk_scoring_job", log_file)], progress)
+        _record(report, [run_stage("failure_risk_scoring_job", dagster_home, log_file)], progress)
 
     scenario_ids = _scenario_ids()
     progress(f"simulating {len(scenario_ids)} scenario(s) ...")
     _record(
         report,
-        run_partitions("scenario_batch_job", scenario_ids, scenario_ids, log_file, progress),
+        run_partitions(
+            "scenario_batch_job", scenario_ids, scenario_ids, dagster_home, log_file, progress
+        ),
         progress,
     )
     if report.errors:
         return report  # a publication without every scenario would mislead the planners
 
     progress("publishing the capacity tables (contracts first) ...")
-    publication = run_stage("publication_job", log_file)
+    publication = run_stage("publication_job", dagster_home, log_file)
     _record(report, [publication], progress)
     if "published/planning_tables" not in publication.materialized:
         reason = (

@@ -56,8 +56,13 @@ def stop_process_groups(children: list[subprocess.Popen], grace_s: float = 20.0)
         child.wait()
 
 
-def serve(paths: TwinPaths, *, port: int, mlflow_port: int) -> int:
-    """Run both UIs until interrupted; SIGINT/SIGTERM stop everything started here."""
+def serve(
+    paths: TwinPaths, *, port: int, mlflow_port: int, env: dict[str, str] | None = None
+) -> int:
+    """Run both UIs until interrupted; SIGINT/SIGTERM stop everything started here.
+
+    ``env``: the children's environment (``commands.child_environment``), else this process's.
+    """
 
     for wanted in (port, mlflow_port):
         if not port_is_free(wanted):
@@ -96,7 +101,8 @@ def serve(paths: TwinPaths, *, port: int, mlflow_port: int) -> int:
         ],
     ]
     # The children find dbt and dagster next to this Python even when the venv is not activated.
-    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    base = os.environ if env is None else env
+    env = {**base, "PATH": f"{bin_dir}{os.pathsep}{base.get('PATH', '')}"}
     # MLflow's job runner (a huey consumer serving its GenAI jobs) has nothing to run here.
     child_envs = [env, {**env, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}]
     # Each child leads its own process group, so stopping reaches what it started in turn

@@ -76,8 +76,11 @@ def start_workers(count: int, log_dir: Path, env: dict | None = None) -> list[su
     ]
 
 
-def serve(count: int, log_dir: Path, announce: Callable[[str], None]) -> int:
-    """Run ``count`` workers in the foreground until SIGINT/SIGTERM, then stop them all."""
+def serve(
+    count: int, log_dir: Path, announce: Callable[[str], None], env: dict[str, str] | None = None
+) -> int:
+    """Run ``count`` workers in the foreground until SIGINT/SIGTERM, then stop them all (``env``:
+    theirs, else this process's)."""
     from orchestration.cli.ui import stop_process_groups
 
     broker = broker_or_error()
@@ -86,7 +89,7 @@ def serve(count: int, log_dir: Path, announce: Callable[[str], None]) -> int:
     stopping: list[bool] = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
-    children = start_workers(count, log_dir)
+    children = start_workers(count, log_dir, env)
     announce(
         f"{count} Celery worker(s) on {settings.redact_url(broker)}, logs in {log_dir} "
         "(Ctrl-C stops them)"

@@ -286,7 +286,10 @@ def test_the_capacity_tables_equal_an_in_process_run_with_the_same_seeds(
         monkeypatch.setenv(name, twin.env[name])
     monkeypatch.delenv("TWIN_CELERY_BROKER", raising=False)
     ids = twin.scenario_ids
-    runs = runner.run_partitions(SCENARIO_JOB, ids, ids, tmp_path / "runs.log", lambda _: None)
+    dagster_home = Path(twin.env["DAGSTER_HOME"])
+    runs = runner.run_partitions(
+        SCENARIO_JOB, ids, ids, dagster_home, tmp_path / "runs.log", lambda _: None
+    )
     assert [r.success for r in runs] == [True] * len(ids)
     in_process = simulation_outputs(twin.paths)
     # the files were written again, by the in-process runs (else the comparison proves nothing)

@@ -3,6 +3,7 @@
 import json
 import shutil
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -244,13 +245,8 @@ def test_a_late_file_updates_that_days_kpis(first_run) -> None:
 
 
 def _kpi_refresh(args) -> tuple[bool, str]:
-    home, dagster_home, log = args
-    import os
-
-    os.environ.update(TWIN_HOME=home, DAGSTER_HOME=dagster_home)
-    from pathlib import Path
-
-    return refresh_kpis(Path(log))
+    dagster_home, log = args  # TWIN_HOME: the test's, inherited by the forked worker
+    return refresh_kpis(Path(dagster_home), Path(log))
 
 
 def test_parallel_runs_never_fight_over_the_warehouse(first_run) -> None:
@@ -259,10 +255,7 @@ def test_parallel_runs_never_fight_over_the_warehouse(first_run) -> None:
     paths, _, _ = first_run
     import os
 
-    jobs = [
-        (str(paths.home), os.environ["DAGSTER_HOME"], str(paths.home / "logs" / f"p{i}.log"))
-        for i in range(2)
-    ]
+    jobs = [(os.environ["DAGSTER_HOME"], str(paths.home / "logs" / f"p{i}.log")) for i in range(2)]
     with ProcessPoolExecutor(max_workers=2) as pool:
         results = list(pool.map(_kpi_refresh, jobs))
     assert all(ok for ok, _ in results)
