@@ -45,20 +45,32 @@ def published(tmp_path_factory):
     root = tmp_path_factory.mktemp("packaging")
     with pytest.MonkeyPatch.context() as patch:
         paths = _only_the_plant(patch, root)
+        import sklearn  # noqa: F401  (its import sets its OpenMP guards, KMP_*: not ours)
+
+        before = dict(os.environ)
         assert main(["check"]) == 0
         assert main(["generate", "--days", str(DAYS), "--start", START, "--seed", str(SEED)]) == 0
         assert main(["run"]) == 0
+        after = dict(os.environ)
     manifest = json.loads((paths.published / "manifest.json").read_text())
     with duckdb.connect(str(paths.published / "catalog.duckdb"), read_only=True) as connection:
         tables = {
             name: connection.execute(f"select * from {name}").df()
             for name in ("capacity_supply", "kpi_daily", "machine_failure_risk")
         }
-    return manifest, tables
+    return manifest, tables, (before, after)
+
+
+def test_the_commands_leave_the_callers_environment_as_they_found_it(published) -> None:
+    # `twin run` runs its stages in this process: what it needs (the instance, TWIN_HOME) is passed,
+    # not written into the environment of whoever called it
+    before, after = published[2]
+    assert {k: v for k, v in after.items() if before.get(k) != v} == {}
+    assert set(before) - set(after) == set()
 
 
 def test_capacity_for_both_lines_and_each_labeller_under_the_shipped_scenarios(published) -> None:
-    manifest, tables = published
+    manifest, tables, _ = published
     capacity = tables["capacity_supply"]
     lines = capacity[capacity["resource_level"] == "line"]
     assert set(lines["resource_id"]) == {"PK1", "PK2"}
@@ -72,7 +84,7 @@ def test_capacity_for_both_lines_and_each_labeller_under_the_shipped_scenarios(p
 
 
 def test_the_tagless_station_states_completeness_not_applicable(published) -> None:
-    _, tables = published
+    _, tables, _ = published
     kpis = tables["kpi_daily"]
     wrapper = kpis[kpis["machine_id"] == "PK2-WRP"]
     assert len(wrapper) >= DAYS
@@ -83,7 +95,7 @@ def test_the_tagless_station_states_completeness_not_applicable(published) -> No
 
 
 def test_failure_risk_for_every_machine(published) -> None:
-    _, tables = published
+    _, tables, _ = published
     risk = tables["machine_failure_risk"]
     assert sorted(risk["machine_id"]) == sorted(m.id for m in load_plant(PLANT).machines)
 
@@ -91,7 +103,7 @@ def test_failure_risk_for_every_machine(published) -> None:
 def test_the_line_yield_counts_each_part_once_at_the_parallel_labellers(published) -> None:
     """Rolled yield over the stations: the two labellers are one step (their pooled good share),
     not two steps in series (which would count the labelling scrap twice)."""
-    _, tables = published
+    _, tables, _ = published
     kpis = tables["kpi_daily"]
     machines = kpis[kpis["line_id"].eq("PK1") & kpis["machine_id"].notna()]
     line = kpis[kpis["line_id"].eq("PK1") & kpis["machine_id"].isna()].set_index("date")
