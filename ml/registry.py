@@ -22,11 +22,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
 from functools import cached_property
 from pathlib import Path
 from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 import mlflow
 import pandas as pd
@@ -276,6 +278,12 @@ class FailureModelRegistry:
         # The SQLite registry keeps the logged-model id only in the source URI (model_id is None).
         model_id = mv.model_id or mv.source.removeprefix("models:/")
         location = self.client.get_logged_model(model_id).artifact_location
+        parsed = urlparse(location)
+        if parsed.scheme == "file":
+            # The twin's own store (artifacts next to the SQLite registry): a plain copy. MLflow's
+            # download draws a progress bar on stderr that only an environment variable turns off.
+            source = Path(url2pathname(parsed.path))
+            return shutil.copytree(source, Path(dst_path) / source.name).as_posix()
         return mlflow.artifacts.download_artifacts(artifact_uri=location, dst_path=dst_path)
 
     def load_version(self, version: str) -> FittedFailureModel:

@@ -139,6 +139,16 @@ def test_champion_is_loaded_from_the_registry_and_scores(registry, first_version
     assert not mlflow.is_tracking_uri_set()  # the fluent URI was restored, nothing global leaked
 
 
+def test_loading_a_version_draws_nothing_on_the_terminal(
+    registry, first_version, trained, capfd
+) -> None:
+    # scoring loads the champion on every `twin run`: no download progress bars in its output
+    capfd.readouterr()
+    model = registry.load_version(first_version)
+    assert capfd.readouterr().err == ""
+    assert model.predict_risk(trained.test).equals(trained.model.predict_risk(trained.test))
+
+
 def test_second_training_is_gated_against_the_champion_on_the_same_data(
     registry, first_version, trained, evaluation, config
 ) -> None:
